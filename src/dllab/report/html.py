@@ -1,0 +1,450 @@
+"""Run pages and the tour index, written from a run folder's saved files and nothing else.
+
+A page opens from disk with no network: inline CSS, no scripts, relative links only, and every
+piece of text escaped. A missing or corrupt file makes the page say so instead of failing.
+"""
+
+import html
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from dllab.atomic import write_atomic
+from dllab.errors import DataError
+from dllab.report import plots
+
+UNITS = {
+    1: ("I", "Feed-forward networks"),
+    2: ("II", "Convolutional networks"),
+    3: ("III", "Recurrent networks"),
+    4: ("IV", "Generative adversarial networks"),
+    5: ("V", "Autoencoders and hybrids"),
+}
+CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
+_NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ max-width:1250px;margin:0 auto;padding:1.2rem 1.5rem 3rem;color:#1d1f23;line-height:1.45}
+h1{font-size:1.8rem;margin:.3rem 0}h2{margin-top:2rem;border-bottom:2px solid #d0d4da}
+h3{margin:.2rem 0 .4rem}.sub{color:#555;margin:0 0 .8rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.95rem}
+th,td{border-bottom:1px solid #dde1e6;padding:.28rem .8rem;text-align:left;vertical-align:top}
+th{background:#f1f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+code{background:#f1f3f5;padding:0 .25rem;border-radius:3px;font-size:.9em}
+.badge{display:inline-block;padding:.05rem .55rem;border-radius:.8rem;font-size:.85rem;
+ font-weight:600;background:#eceff1;color:#455a64}
+.badge.ok{background:#dff3e4;color:#17632a}.badge.failed{background:#fbe1e1;color:#9b1c1c}
+.error{border-left:6px solid #c62828;background:#fdecea;padding:.7rem 1rem;margin:.8rem 0;
+ font-size:1.05rem}
+.warn{border-left:6px solid #d89b00;background:#fff6dc;padding:.5rem 1rem;margin:.8rem 0}
+.warn ul{margin:.2rem 0;padding-left:1.2rem}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1rem}
+.card .figures{grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:.7rem}
+figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:.5rem;background:#fff}
+figure img{width:100%;height:auto;display:block}
+img[src$=".gif"]{image-rendering:pixelated}
+figcaption{font-size:.88rem;color:#444;margin-top:.3rem}
+.card{border:1px solid #d0d4da;border-radius:8px;padding:.9rem 1.2rem;margin:1rem 0;
+ background:#fafbfc}
+.links a{margin-right:1.2rem}
+"""
+
+
+@dataclass
+class Run:
+    """What one run folder holds, read leniently; `notes` says what was missing or corrupt."""
+
+    dir: Path
+    config: dict
+    metrics: dict
+    history: list[dict]
+    notes: list[str]
+
+    @property
+    def title(self) -> str:
+        return str(self.config.get("title") or self.config.get("experiment") or self.dir.name)
+
+    @property
+    def status(self) -> str:
+        return str(self.config.get("status", "unknown"))
+
+    @property
+    def unit(self) -> int | None:
+        unit = self.config.get("unit")
+        return unit if type(unit) is int and unit in UNITS else None
+
+    @property
+    def references(self) -> dict:
+        refs = self.config.get("references")
+        return refs if isinstance(refs, dict) else {}
+
+    def figures(self) -> list[Path]:
+        """Figure files relative to the run folder: training curves first, then figures/."""
+
+        saved = sorted((self.dir / "figures").glob("*.png")) + sorted(
+            (self.dir / "figures").glob("*.gif")
+        )
+        curves = [self.dir / CURVES] if (self.dir / CURVES).is_file() else []
+        return [p.relative_to(self.dir) for p in curves + saved]
+
+
+def _read_json(path: Path, notes: list[str]) -> dict:
+    """The JSON object in `path`, or {} with a note saying why not."""
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        notes.append(f"{path.name} is missing")
+        return {}
+    except json.JSONDecodeError as e:
+        notes.append(f"{path.name} is corrupt (line {e.lineno}, column {e.colno}: {e.msg})")
+        return {}
+    except (OSError, UnicodeDecodeError) as e:
+        notes.append(f"{path.name} is unreadable ({e})")
+        return {}
+    if not isinstance(value, dict):
+        notes.append(f"{path.name} is corrupt (a JSON {type(value).__name__}, not an object)")
+        return {}
+    return value
+
+
+def _read_history(path: Path, notes: list[str]) -> list[dict]:
+    """The records of history.jsonl; malformed lines are skipped and counted in `notes`."""
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        notes.append(f"{path.name} is missing")
+        return []
+    records, bad = [], 0
+    for line in filter(None, map(str.strip, text.splitlines())):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            bad += 1
+    if bad:
+        notes.append(f"{path.name}: {bad} malformed line{'s' * (bad > 1)} skipped")
+    return records
+
+
+def read_run(run_dir: str | os.PathLike) -> Run:
+    """Read a run folder's config, metrics and history.
+
+    Raises:
+        DataError: if `run_dir` is not a folder.
+    """
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"run folder {run_dir} does not exist")
+    notes: list[str] = []
+    config = _read_json(run_dir / "config.json", notes)
+    metrics = _read_json(run_dir / "metrics.json", notes)
+    history = _read_history(run_dir / "history.jsonl", notes)
+    return Run(run_dir, config, metrics, history, notes)
+
+
+def _model(record: dict) -> str:
+    return str(record.get("model", "run"))
+
+
+def _draw_training_curves(run: Run) -> None:
+    """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/:
+    against epochs when there are a few, else against steps (a quick run may be one epoch)."""
+
+    epochs = Counter(_model(r) for r in run.history if r.get("kind", "epoch") == "epoch")
+    has_steps = any(r.get("kind") == "step" for r in run.history)
+    x = "step" if has_steps and max(epochs.values(), default=0) < 3 else "epoch"
+    names = {
+        key.removeprefix("val_")
+        for r in run.history
+        for key, value in r.items()
+        if key not in _NOT_METRICS and plots.is_number(value)
+    }
+    if names:
+        metrics = sorted(names, key=lambda name: (name != "loss", name))[:4]
+        title = f"Training curves: {plots.plain(run.title)}"
+        plots.loss_curves(run.history, run.dir / CURVES, title, metrics, x=x)
+    else:  # no history (any more): no stale curves either
+        (run.dir / CURVES).unlink(missing_ok=True)
+
+
+# ---- HTML pieces: every function returns markup with all text already escaped ----
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _href(target: Path, base: Path) -> str:
+    """A relative, URL-quoted link from folder `base` to `target`."""
+
+    return _e(quote(Path(os.path.relpath(target.resolve(), base.resolve())).as_posix()))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return "—" if value is None else str(value)
+
+
+def _duration(seconds: object) -> str:
+    if not plots.is_number(seconds):
+        return "—"
+    minutes, s = divmod(float(seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {s:.0f} s" if minutes else f"{s:.1f} s"
+
+
+def _table(header: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """A table from escaped cells; columns in `numeric` align right."""
+
+    def tr(cells: list[str], tag: str) -> str:
+        css = [' class="num"' if i in numeric else "" for i in range(len(cells))]
+        return "<tr>" + "".join(f"<{tag}{a}>{c}</{tag}>" for a, c in zip(css, cells)) + "</tr>\n"
+
+    head = f"<thead>{tr(header, 'th')}</thead>\n" if header else ""
+    return f"<table>\n{head}<tbody>\n{''.join(tr(row, 'td') for row in rows)}</tbody>\n</table>"
+
+
+def _badge(status: str) -> str:
+    css = status if status in ("ok", "failed") else "other"
+    return f'<span class="badge {css}">{_e(status)}</span>'
+
+
+def _alerts(run: Run) -> str:
+    """The failed run's error, and the notes about missing or corrupt files."""
+
+    out = ""
+    if run.status == "failed":
+        error = run.config.get("error") or "no error message was saved"
+        out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
+    if run.notes:
+        items = "".join(f"<li>{_e(note)}</li>" for note in run.notes)
+        out += (
+            f'<div class="warn"><strong>Problems reading this run:</strong><ul>{items}</ul></div>\n'
+        )
+    return out
+
+
+def _reference(ref: object) -> tuple[object, str]:
+    """(value, source) of one entry of config["references"]."""
+
+    if isinstance(ref, dict):
+        return ref.get("value"), str(ref.get("source", ""))
+    return (ref, "") if plots.is_number(ref) else (None, str(ref))
+
+
+def _metrics_table(run: Run) -> str:
+    """Our number beside the published reference and its source, where there is one."""
+
+    refs = run.references
+    names = list(run.metrics) + [name for name in refs if name not in run.metrics]
+    if not names:
+        return "<p>No metrics were saved.</p>"
+    rows = []
+    for name in names:
+        row = [f"<code>{_e(name)}</code>", _e(_fmt(run.metrics.get(name)))]
+        if refs:
+            value, source = _reference(refs[name]) if name in refs else (None, "")
+            row += [_e(_fmt(value)), _e(source)]
+        rows.append(row)
+    header = ["metric", "this run"] + (["published", "source"] if refs else [])
+    return _table(header, rows, numeric={1, 2})
+
+
+def _caption(figure: Path) -> str:
+    words = figure.stem.replace("_", " ").replace("-", " ").strip()
+    caption = words[:1].upper() + words[1:]
+    return caption + (" (animation)" if figure.suffix == ".gif" else "")
+
+
+def _figures(run: Run, base: Path) -> str:
+    """Every figure of the run as a captioned image linking to the full-size file."""
+
+    figures = run.figures()
+    if not figures:
+        return "<p>No figures were saved.</p>"
+    items = []
+    for figure in figures:
+        src, caption = _href(run.dir / figure, base), _e(_caption(figure))
+        items.append(
+            f'<figure><a href="{src}"><img src="{src}" alt="{caption}" loading="lazy"></a>'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    return '<div class="figures">\n' + "\n".join(items) + "\n</div>"
+
+
+def _unit_line(run: Run) -> str:
+    parts = []
+    if run.unit is not None:
+        roman, name = UNITS[run.unit]
+        parts.append(f"Unit {roman} · {_e(name)}")
+    if run.config.get("experiment"):
+        parts.append(f"experiment <code>{_e(run.config['experiment'])}</code>")
+    parts.append(f"duration {_duration(run.config.get('duration_s'))}")
+    return f'<p class="sub">{" · ".join(parts)} · {_badge(run.status)}</p>'
+
+
+def _about(run: Run) -> str:
+    """Description and syllabus topics."""
+
+    out = ""
+    if run.config.get("description"):
+        out += f"<p>{_e(run.config['description'])}</p>\n"
+    topics = run.config.get("topics")
+    if isinstance(topics, list) and topics:
+        out += "<p><strong>Topics:</strong></p><ul>"
+        out += "".join(f"<li>{_e(topic)}</li>" for topic in topics) + "</ul>\n"
+    return out
+
+
+def _flatten(config: dict, prefix: str = ""):
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _run_details(run: Run) -> str:
+    """When, where and how the run ran, its history, and its configuration."""
+
+    c = run.config
+    counts = Counter(_model(r) for r in run.history)
+    history = f"{len(run.history)} records" + "".join(f"; {m}: {n}" for m, n in counts.items())
+    facts = {
+        "folder": run.dir.name,
+        "quick": c.get("quick"),
+        "seed": c.get("seed"),
+        "device": c.get("device"),
+        "started": c.get("started"),
+        "finished": c.get("finished"),
+        "duration": _duration(c.get("duration_s")),
+        "dllab version": c.get("dllab_version"),
+        "history": history,
+    }
+    out = "<h2>Run</h2>\n" + _table(None, [[_e(k), _e(_fmt(v))] for k, v in facts.items()])
+    config = c.get("config")
+    if isinstance(config, dict) and config:
+        rows = [[f"<code>{_e(k)}</code>", _e(_fmt(v))] for k, v in _flatten(config)]
+        out += "\n<h2>Configuration</h2>\n" + _table(["setting", "value"], rows)
+    return out
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'  # no favicon request
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
+
+
+def render(run_dir: str | os.PathLike) -> Path:
+    """Write `run_dir/report.html` (and the training curves it shows); return its path.
+
+    Raises:
+        DataError: if `run_dir` is not a folder.
+    """
+
+    run = read_run(run_dir)
+    _draw_training_curves(run)
+    body = "\n".join(
+        [
+            f"<h1>{_e(run.title)}</h1>",
+            _unit_line(run),
+            _alerts(run),
+            _about(run),
+            "<h2>Metrics</h2>",
+            _metrics_table(run),
+            "<h2>Figures</h2>",
+            _figures(run, run.dir),
+            _run_details(run),
+        ]
+    )
+    return _write(run.dir / "report.html", _page(run.title, body))
+
+
+def _headline(run: Run) -> str:
+    """The first metric that has a published reference (else the first metric), with it."""
+
+    names = [name for name in run.references if name in run.metrics] or list(run.metrics)[:1]
+    if not names:
+        return "—"
+    name = names[0]
+    text = f"<code>{_e(name)}</code> {_e(_fmt(run.metrics[name]))}"
+    if name in run.references:
+        text += f" (published {_e(_fmt(_reference(run.references[name])[0]))})"
+    return text
+
+
+def _card(run: Run, anchor: str, base: Path) -> str:
+    report = _href(run.dir / "report.html", base)
+    links = (
+        f'<p class="links"><a href="{report}">full report</a>'
+        f'<a href="{_href(run.dir, base)}/">run folder</a></p>'
+    )
+    parts = [f'<h3><a href="{report}">{_e(run.title)}</a></h3>', _unit_line(run), _alerts(run)]
+    parts.append(_about(run))
+    parts += [_figures(run, base), _metrics_table(run), links]
+    return f'<section class="card" id="{anchor}">\n' + "\n".join(parts) + "\n</section>"
+
+
+def render_index(
+    run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, title: str = "dllab tour"
+) -> Path:
+    """Write one page over many runs: a summary table, then one section per syllabus unit with a
+    card per run (figures, metrics, links to its report.html and folder). Runs keep their given
+    order within a unit; call `render` on each run first so the report links resolve.
+
+    Raises:
+        DataError: if one of `run_dirs` is not a folder.
+    """
+
+    out_path = Path(out_path)
+    base = out_path.parent
+    runs = [read_run(d) for d in run_dirs]
+    anchors = [f"run-{i + 1}" for i in range(len(runs))]
+    summary = [
+        [
+            f'<a href="#{anchor}">{_e(run.title)}</a>',
+            UNITS[run.unit][0] if run.unit else "—",
+            _badge(run.status),
+            _duration(run.config.get("duration_s")),
+            _headline(run),
+        ]
+        for run, anchor in zip(runs, anchors)
+    ]
+    failed = sum(run.status == "failed" for run in runs)
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">{len(runs)} runs, {failed} failed</p>',
+        _table(["experiment", "unit", "status", "duration", "headline metric"], summary, {3}),
+    ]
+    for unit in [*UNITS, None]:
+        members = [(run, a) for run, a in zip(runs, anchors) if run.unit == unit]
+        if members:
+            heading = "Other runs" if unit is None else "Unit {} · {}".format(*UNITS[unit])
+            section_id = "unit-other" if unit is None else f"unit-{unit}"
+            body.append(f'<h2 id="{section_id}">{_e(heading)}</h2>')
+            body += [_card(run, anchor, base) for run, anchor in members]
+    return _write(out_path, _page(title, "\n".join(body)))
