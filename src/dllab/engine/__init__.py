@@ -1,0 +1,34 @@
+"""The training engine: Trainer, tasks (step functions), callbacks, checkpoints, optimizers."""
+
+from dllab.engine.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormMonitor,
+    HistoryLogger,
+    ModelCheckpoint,
+    TensorBoardLogger,
+)
+from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
+from dllab.engine.tasks import Reconstruction, Supervised, Task
+from dllab.engine.trainer import History, Trainer, resolve_device, seed_everything
+
+__all__ = [
+    "Callback",
+    "ClipNorm",
+    "ClipValue",
+    "EarlyStopping",
+    "GradientNormMonitor",
+    "History",
+    "HistoryLogger",
+    "ModelCheckpoint",
+    "Reconstruction",
+    "Schedule",
+    "Supervised",
+    "Task",
+    "TensorBoardLogger",
+    "Trainer",
+    "make_optimizer",
+    "make_schedule",
+    "resolve_device",
+    "seed_everything",
+]

@@ -1,0 +1,114 @@
+"""Batches for the training loop: in-memory tensors by slicing, or any DataLoader.
+
+Small datasets live on the device as tensors. Each epoch shuffles them with one gather
+(`X[perm]`) and then yields views (`X[i:i + B]`): no per-sample Python, no collate.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from dllab.errors import ConfigError, DataError
+
+Batch = tuple[torch.Tensor, ...]
+
+
+class TensorBatches:
+    """Mini-batches of in-memory tensors in a seeded random order.
+
+    Args:
+        tensors: tensors with the same first (sample) dimension, already on the device.
+        batch_size: samples per batch; None or >= N gives full-batch gradient descent.
+        shuffle: draw a new permutation from `generator` every epoch.
+        generator: the CPU generator that fixes the data order (saved in checkpoints).
+        shard: (rank, world_size): this process keeps every world_size-th sample of each
+            permuted epoch, so the ranks of a DistributedDataParallel run split each batch.
+    """
+
+    def __init__(
+        self,
+        tensors: Batch,
+        batch_size: int | None,
+        shuffle: bool,
+        generator: torch.Generator | None,
+        shard: tuple[int, int] = (0, 1),
+    ):
+        self.tensors = tensors
+        self.num_samples = len(tensors[0])
+        self.rank, self.world_size = shard
+        size = self.num_samples if batch_size is None else min(batch_size, self.num_samples)
+        self.batch_size = size  # global batch size, summed over ranks
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return -(-self.num_samples // self.batch_size)
+
+    def epoch(self, skip: int = 0) -> Iterator[Batch]:
+        """Yield this epoch's batches, leaving out the first `skip` (when resuming mid-epoch)."""
+        tensors = self.tensors
+        if self.shuffle:
+            perm = torch.randperm(self.num_samples, generator=self.generator)
+            perm = perm.to(tensors[0].device)
+            tensors = tuple(t[perm] for t in tensors)  # one gather per epoch
+        for i in range(skip, len(self)):
+            start = i * self.batch_size
+            stop = start + self.batch_size
+            yield tuple(t[start + self.rank : stop : self.world_size] for t in tensors)
+
+
+class LoaderBatches:
+    """Batches from a torch DataLoader (data that does not fit in memory), moved to the device."""
+
+    def __init__(self, loader: DataLoader, device: torch.device):
+        self.loader = loader
+        self.device = device
+        self.non_blocking = device.type == "cuda"
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def epoch(self, skip: int = 0) -> Iterator[Batch]:
+        for i, batch in enumerate(self.loader):
+            if i < skip:
+                continue
+            batch = batch if isinstance(batch, list | tuple) else (batch,)
+            yield tuple(t.to(self.device, non_blocking=self.non_blocking) for t in batch)
+
+
+def as_tensors(data) -> Batch:
+    """(X, y) tuples of tensors or arrays, a TensorDataset, or a single X -> a tuple of tensors."""
+    if isinstance(data, TensorDataset):
+        return tuple(data.tensors)
+    items = data if isinstance(data, list | tuple) else (data,)
+    tensors = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            item = torch.from_numpy(np.ascontiguousarray(item))
+        if not isinstance(item, torch.Tensor):
+            raise DataError(f"expected tensors or arrays, got {type(item).__name__}")
+        tensors.append(item)
+    if len({len(t) for t in tensors}) != 1:
+        raise DataError(f"inputs and targets differ in length: {[len(t) for t in tensors]}")
+    if len(tensors[0]) == 0:
+        raise DataError("the dataset is empty")
+    return tuple(tensors)
+
+
+def make_batches(
+    data,
+    batch_size: int | None,
+    shuffle: bool,
+    generator: torch.Generator | None,
+    device: torch.device,
+    shard: tuple[int, int] = (0, 1),
+) -> TensorBatches | LoaderBatches:
+    """Wrap any supported data for the loop; in-memory data is moved to `device` once."""
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(data, DataLoader):
+        return LoaderBatches(data, device)
+    tensors = tuple(t.to(device) for t in as_tensors(data))
+    return TensorBatches(tensors, batch_size, shuffle, generator, shard)

@@ -1,0 +1,121 @@
+"""Optimizers and learning-rate schedules by name, and gradient clipping.
+
+SGD is full-batch, mini-batch or per-sample depending only on the batch size given to `fit`.
+"""
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
+
+from dllab.errors import ConfigError, unknown_name_message
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, weight_decay=wd),
+    # Polyak momentum: v <- mu v + g; theta <- theta - lr v
+    "momentum": lambda params, lr, wd: torch.optim.SGD(
+        params, lr=lr, momentum=0.9, weight_decay=wd
+    ),
+    # Nesterov (Sutskever et al. 2013): the gradient is taken at the looked-ahead point
+    "nesterov": lambda params, lr, wd: torch.optim.SGD(
+        params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd
+    ),
+    "rmsprop": lambda params, lr, wd: torch.optim.RMSprop(params, lr=lr, weight_decay=wd),
+    "adam": lambda params, lr, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
+    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
+}
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
+
+
+def make_optimizer(
+    spec: str | torch.optim.Optimizer, params: Iterable, lr: float | None, weight_decay: float
+) -> torch.optim.Optimizer:
+    """An optimizer by name (`sgd`, `momentum`, `nesterov`, `rmsprop`, `adam`, `adamw`) or as is."""
+    if isinstance(spec, torch.optim.Optimizer):
+        return spec
+    if spec not in OPTIMIZERS:
+        raise ConfigError(unknown_name_message("optimizer", spec, sorted(OPTIMIZERS)))
+    lr = DEFAULT_LR.get(spec, 1e-3) if lr is None else lr
+    if lr <= 0:
+        raise ConfigError(f"lr must be > 0, got {lr}")
+    return OPTIMIZERS[spec](params, lr, weight_decay)
+
+
+def _warmup_then(decay: Callable[[float], float], warmup_steps: int, total_steps: int):
+    """LR multiplier: linear warm-up for `warmup_steps`, then `decay(progress in [0, 1])`."""
+
+    def multiplier(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return decay(min(1.0, progress))
+
+    return multiplier
+
+
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "warmup")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A per-step learning-rate schedule.
+
+    constant: lr; warmup: linear warm-up then constant; step: lr * gamma every `step_epochs`
+    epochs; cosine: warm-up then half a cosine to zero (Loshchilov & Hutter 2017);
+    onecycle: Smith & Topin (2019), peaking at the optimizer's lr after 30% of the steps.
+    """
+
+    name: str = "constant"
+    warmup_steps: int = 0
+    step_epochs: int = 30
+    gamma: float = 0.1
+
+
+def make_schedule(
+    spec: str | Schedule, optimizer: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int
+) -> LRScheduler:
+    """Build the scheduler for `spec` (a name or a `Schedule`), stepped once per batch."""
+    spec = Schedule(spec) if isinstance(spec, str) else spec
+    name, warmup_steps = spec.name, spec.warmup_steps
+    if name == "onecycle":
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+        return OneCycleLR(optimizer, max_lr=max_lr, total_steps=max(total_steps, 2))
+    decays: dict[str, Callable[[float], float]] = {
+        "constant": lambda p: 1.0,
+        "warmup": lambda p: 1.0,
+        "cosine": lambda p: 0.5 * (1.0 + math.cos(math.pi * p)),
+    }
+    if name == "step":
+        period = max(1, spec.step_epochs * steps_per_epoch)
+        return LambdaLR(optimizer, lambda step: spec.gamma ** (step // period))
+    if name not in decays:
+        raise ConfigError(unknown_name_message("schedule", name, list(SCHEDULES)))
+    return LambdaLR(optimizer, _warmup_then(decays[name], warmup_steps, total_steps))
+
+
+@dataclass(frozen=True)
+class ClipNorm:
+    """Rescale all gradients together: g <- g * max_norm / ||g|| when ||g|| > max_norm
+    (Pascanu et al. 2013, Algorithm 1), with torch's ||g|| + 1e-6 in the denominator."""
+
+    max_norm: float
+    norm_type: float = 2.0
+
+    def __call__(self, params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        norm = torch.nn.utils.clip_grad_norm_(params, self.max_norm, self.norm_type)
+        return norm, torch.clamp(self.max_norm / (norm + 1e-6), max=1.0)
+
+
+@dataclass(frozen=True)
+class ClipValue:
+    """Clamp every gradient element to [-value, value]."""
+
+    value: float
+
+    def __call__(self, params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        torch.nn.utils.clip_grad_value_(params, self.value)
+        clipped = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        return norm, clipped / (norm + 1e-12)

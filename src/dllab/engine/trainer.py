@@ -1,0 +1,364 @@
+"""The Trainer: Keras' compile / fit / evaluate / predict / save / load over plain PyTorch.
+
+    trainer = Trainer(model, optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    history = trainer.fit((X, y), val_data=(X_val, y_val), num_epochs=10, batch_size=32)
+    trainer.evaluate((X_test, y_test))   # {"loss": ..., "accuracy": ...}
+
+One training step (`backward_step`) is: zero the gradients, backpropagate, stop on a
+non-finite loss or gradient norm (the divergence guard), clip, and step the optimizer.
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dllab.engine.batches import make_batches
+from dllab.engine.callbacks import Callback
+from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
+from dllab.engine.progress import ProgressBar
+from dllab.engine.tasks import Task, make_task
+from dllab.errors import CheckpointError, ConfigError, DivergenceError
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class History:
+    """Per-epoch and per-step records; `history.history["loss"]` as in Keras."""
+
+    epochs: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+
+    @property
+    def history(self) -> dict[str, list]:
+        keys = dict.fromkeys(k for record in self.epochs for k in record)
+        return {k: [record.get(k) for record in self.epochs] for k in keys}
+
+
+def resolve_device(spec: str | torch.device) -> torch.device:
+    """'auto' picks CUDA when present, else the CPU; asking for absent CUDA is a ConfigError."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {spec!r} (use auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but no CUDA GPU is available here")
+    return device
+
+
+class Trainer:
+    """Trains one model (or a GAN's pair, through its task) with a small, readable loop.
+
+    Args:
+        model: any `nn.Module`.
+        optimizer: a name (`sgd`, `momentum`, `nesterov`, `rmsprop`, `adam`, `adamw`) or an
+            optimizer already built on the model's parameters.
+        loss: a loss name (`cross_entropy`, `bce`, `mse`, `mae`, `huber`), a callable
+            `(y_hat, y) -> loss`, or a `Task` (reconstruction, VAE, GAN...).
+        metrics: metric names or callables logged beside the loss (default: accuracy for
+            classification losses).
+        lr, weight_decay: for optimizers given by name.
+        schedule: None, a schedule name (`step`, `cosine`, `onecycle`, `warmup`) or a
+            `Schedule`; stepped after every optimizer step of the main optimizer.
+        callbacks: see `dllab.engine.callbacks`.
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        grad_clip: None, `ClipNorm(max_norm, norm_type)` or `ClipValue(v)`.
+        seed: fixes the data order and, on a fresh fit, dropout and augmentation.
+        quiet: no progress display.
+        name: the model's name in history records.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: str | torch.optim.Optimizer = "adam",
+        loss="cross_entropy",
+        metrics=None,
+        *,
+        lr: float | None = None,
+        weight_decay: float = 0.0,
+        schedule: str | Schedule | None = None,
+        callbacks: list[Callback] = (),
+        device: str | torch.device = "auto",
+        grad_clip: ClipNorm | ClipValue | None = None,
+        seed: int = 0,
+        quiet: bool = False,
+        name: str = "model",
+    ):
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.task: Task = make_task(loss, metrics)
+        self.optimizers = self.task.make_optimizers(
+            self.model, lambda params: make_optimizer(optimizer, params, lr, weight_decay)
+        )
+        self.schedule = schedule
+        self.scheduler = None
+        self.grad_clip = grad_clip
+        self.seed = seed
+        self.name = name
+        progress = [] if quiet else [ProgressBar(name)]
+        self.callbacks = sorted([*callbacks, *progress], key=lambda c: c.order)
+        self.history = History()
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimizer steps taken
+        self.num_epochs = 0
+        self.steps_per_epoch = 0
+        self.last_batch_size = 0
+        self.stop_training = False
+        self.checkpoint_folder: Path | None = None
+        self.data_generator = torch.Generator().manual_seed(seed)
+        self._batch_in_epoch = 0
+        self._epoch_start_state: torch.Tensor | None = None
+        self._epoch_sums: dict[str, float] = {}
+        self._train_time = 0.0
+        self._step_logs: dict[str, torch.Tensor] = {}
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizers["main"]
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        return self.model.state_dict()
+
+    # ---- training -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        train_data,
+        val_data=None,
+        num_epochs: int = 1,
+        batch_size: int | None = 32,
+        resume: str | Path | None = None,
+        shuffle: bool = True,
+    ) -> History:
+        """Train for `num_epochs` (counting epochs already done when resuming).
+
+        Args:
+            train_data: (X, y) tensors or arrays, a TensorDataset, a DataLoader, or X alone.
+            val_data: the same kinds; evaluated after every epoch as `val_<metric>`.
+            batch_size: None for full-batch gradient descent, 1 for per-sample SGD.
+            resume: a checkpoint folder written by `save` / `ModelCheckpoint`: training
+                continues exactly where it stopped (weights, optimizer, schedule, RNG, data order).
+        """
+        if num_epochs < 0:
+            raise ConfigError(f"num_epochs must be >= 0, got {num_epochs}")
+        batches = make_batches(train_data, batch_size, shuffle, self.data_generator, self.device)
+        self.val_data = val_data
+        self.eval_batch_size = max(batch_size or 0, 1024)
+        self.num_epochs, self.steps_per_epoch = num_epochs, len(batches)
+        if self.schedule is not None:
+            total = num_epochs * self.steps_per_epoch
+            self.scheduler = make_schedule(self.schedule, self.optimizer, total, len(batches))
+        if resume is not None:
+            self.load(resume, restore_rng=True)
+        elif self.step == 0:
+            torch.manual_seed(self.seed)
+        self.stop_training = False
+        self._call("on_fit_start")
+        try:
+            while self.epoch < num_epochs and not self.stop_training:
+                self._train_epoch(batches)
+        except KeyboardInterrupt:
+            if self.checkpoint_folder is not None:
+                self.save(self.checkpoint_folder, tag="last")
+            raise
+        finally:
+            self._call("on_fit_end")
+        return self.history
+
+    def _call(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    def _train_epoch(self, batches) -> None:
+        self.model.train()
+        if self._batch_in_epoch == 0:
+            self._epoch_start_state = self.data_generator.get_state()
+            self._epoch_sums = {}
+        else:  # resuming mid-epoch: replay this epoch's permutation, skip the batches done
+            self.data_generator.set_state(self._epoch_start_state)
+        started = time.perf_counter()
+        for batch in batches.epoch(skip=self._batch_in_epoch):
+            self._step_logs = {}
+            logs = self.task.training_step(self, batch)
+            self.step += 1
+            self._batch_in_epoch += 1
+            self.last_batch_size = len(batch[0])
+            record = self._record_step({**logs, **self._step_logs})
+            self._call("on_step_end", record)
+        self._train_time += time.perf_counter() - started
+        self.epoch += 1
+        self._batch_in_epoch = 0
+        record = self._record_epoch()
+        self._call("on_epoch_end", record)
+
+    def _record_step(self, logs: dict[str, torch.Tensor]) -> dict:
+        values = dict(zip(logs, torch.stack([v.float() for v in logs.values()]).tolist()))
+        n = self.last_batch_size
+        sums = self._epoch_sums
+        sums["_count"] = sums.get("_count", 0) + n
+        for key in logs:
+            if key not in ("grad_norm", "clip_factor"):
+                sums[key] = sums.get(key, 0.0) + values[key] * n
+        record = {"epoch": self.epoch + 1, "step": self.step, **values}
+        self.history.steps.append(record)
+        return record
+
+    def _record_epoch(self) -> dict:
+        count = self._epoch_sums.pop("_count")
+        means = {k: v / count for k, v in self._epoch_sums.items()}
+        record = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "time": round(self._train_time, 4),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            **means,
+        }
+        if self.val_data is not None:
+            val = self.evaluate(self.val_data)
+            record.update({f"val_{k}": v for k, v in val.items()})
+        self.history.epochs.append(record)
+        return record
+
+    def backward_step(self, loss: torch.Tensor, optimizer: str = "main") -> None:
+        """Zero, backpropagate, guard against divergence, clip, and step one optimizer."""
+        opt = self.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not torch.isfinite(loss):
+            raise self._divergence("loss", loss.item())
+        if self.grad_clip is not None:
+            params = [p for group in opt.param_groups for p in group["params"]]
+            norm, factor = self.grad_clip(params)
+            if not torch.isfinite(norm):
+                raise self._divergence("gradient norm", norm.item())
+            suffix = "" if optimizer == "main" else f"_{optimizer}"
+            self._step_logs[f"grad_norm{suffix}"] = norm
+            self._step_logs[f"clip_factor{suffix}"] = factor
+        opt.step()
+        if optimizer == "main" and self.scheduler is not None:
+            self.scheduler.step()
+
+    def _divergence(self, what: str, value: float) -> DivergenceError:
+        lr = self.optimizer.param_groups[0]["lr"]
+        where = f"step {self.step + 1} (epoch {self.epoch + 1})"
+        advice = f"lower the learning rate (lr={lr:g}) or enable gradient clipping"
+        kept = ""
+        if self.checkpoint_folder is not None and (self.checkpoint_folder / "last.json").exists():
+            kept = f"; the last good checkpoint is in {self.checkpoint_folder}"
+        return DivergenceError(
+            f"training diverged at {where}: the {what} is {value} (exploding gradients?); "
+            f"{advice}{kept}"
+        )
+
+    # ---- inference ------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, data, batch_size: int | None = None) -> dict[str, float]:
+        """Loss and metrics averaged over every sample of `data`."""
+        self.model.eval()
+        batches = make_batches(data, batch_size or 1024, False, None, self.device)
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in batches.epoch():
+            loss, logs = self.task.compute(self.model, batch)
+            n = len(batch[0])
+            count += n
+            for key, value in {"loss": loss, **logs}.items():
+                sums[key] = sums.get(key, 0.0) + float(value) * n
+        return {k: v / count for k, v in sums.items()}
+
+    @torch.no_grad()
+    def predict(self, X, batch_size: int = 1024) -> torch.Tensor:
+        """The model's outputs for inputs X, in order, on the CPU."""
+        self.model.eval()
+        batches = make_batches(X, batch_size, False, None, self.device)
+        return torch.cat([self.model(batch[0]).cpu() for batch in batches.epoch()])
+
+    # ---- checkpoints ----------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything but the weights, as tensors and plain values."""
+        rng = {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()}
+        if self._epoch_start_state is not None:
+            rng["epoch_start"] = self._epoch_start_state
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "name": self.name,
+            "epoch": self.epoch,
+            "step": self.step,
+            "batch_in_epoch": self._batch_in_epoch,
+            "epoch_sums": dict(self._epoch_sums),
+            "train_time": self._train_time,
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "callbacks": {self._callback_key(i, c): c.state_dict() for i, c in self._stateful()},
+            "rng": rng,
+            "history": {"epochs": self.history.epochs, "steps": self.history.steps},
+        }
+
+    def _stateful(self):
+        return [(i, c) for i, c in enumerate(self.callbacks) if not isinstance(c, ProgressBar)]
+
+    @staticmethod
+    def _callback_key(index: int, callback: Callback) -> str:
+        return f"{index}:{type(callback).__name__}"
+
+    def save(self, folder: str | Path, tag: str = "last") -> Path:
+        """Write weights (safetensors) and training state atomically under `folder`."""
+        return save_checkpoint(Path(folder), tag, self.weights(), self.state_dict())
+
+    def load(self, folder: str | Path, tag: str = "last", restore_rng: bool = False) -> None:
+        """Restore weights, optimizer, callbacks, history and counters from `folder`.
+
+        Raises:
+            CheckpointError: for a missing, corrupt or unsafe checkpoint, or one of another model.
+        """
+        weights, state = load_checkpoint(Path(folder), tag)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{folder}: not a dllab checkpoint (format {state.get('format')})"
+            )
+        load_weights(self.model, weights)
+        try:
+            for key, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][key])
+            if self.scheduler is not None and state["scheduler"] is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+        except (KeyError, ValueError) as error:
+            raise CheckpointError(f"{folder}: optimizer state does not fit: {error}") from None
+        for i, callback in self._stateful():
+            saved = state["callbacks"].get(self._callback_key(i, callback))
+            if saved is not None:
+                callback.load_state_dict(saved)
+        self.epoch, self.step = state["epoch"], state["step"]
+        self._batch_in_epoch = state["batch_in_epoch"]
+        self._epoch_sums = dict(state["epoch_sums"])
+        self._train_time = state["train_time"]
+        self.history = History(list(state["history"]["epochs"]), list(state["history"]["steps"]))
+        if restore_rng:
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"])
+            self.data_generator.set_state(rng["data"])
+            self._epoch_start_state = rng.get("epoch_start")
+            if "cuda" in rng and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (initialisation of models built after this call)."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

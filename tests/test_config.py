@@ -1,0 +1,94 @@
+"""`--set key=value`: parsing by annotated type, bounds, nested keys, and clear errors."""
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dllab.config import apply_overrides, from_dict, param, to_dict, validate
+from dllab.errors import ConfigError
+
+
+@dataclass
+class DataPart:
+    name: Literal["digits", "mnist1d"] = "digits"
+    dir: str | None = None
+
+
+@dataclass
+class Example:
+    lr: float = param(0.1, gt=0)
+    batch_size: int = param(32, ge=1)
+    num_epochs: int = param(5, ge=0)
+    dropout: float = param(0.0, ge=0, lt=1)
+    widths: tuple[int, ...] = param((8, 16), ge=1)
+    augment: bool = False
+    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    data: DataPart = field(default_factory=DataPart)
+
+
+def test_values_are_parsed_by_their_annotated_type():
+    cfg = apply_overrides(
+        Example(),
+        [
+            "lr=0.01",
+            "batch_size=8",
+            "widths=4,8,16",
+            "augment=true",
+            "cell=gru",
+            "data.name=mnist1d",
+            "data.dir=/tmp/x",
+        ],
+    )
+    assert cfg == Example(0.01, 8, 5, 0.0, (4, 8, 16), True, "gru", DataPart("mnist1d", "/tmp/x"))
+    assert apply_overrides(Example(), ["data.dir=none"]).data.dir is None
+    assert apply_overrides(Example(), ["widths=(2, 3)"]).widths == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("lr=0", "lr: must be > 0"),
+        ("lr=-1", "must be > 0"),
+        ("batch_size=0", "batch_size: must be >= 1"),
+        ("num_epochs=-2", "num_epochs: must be >= 0"),
+        ("dropout=1", "must be < 1"),
+        ("widths=4,0", "must be >= 1"),
+        ("lr=fast", "expected a number"),
+        ("lr=nan", "expected a finite number"),
+        ("batch_size=3.5", "expected an integer"),
+        ("augment=maybe", "expected true or false"),
+        ("cell=lstn", "did you mean 'lstm'"),
+        ("data.name=cifar", "unknown value for data.name"),
+        ("lrr=0.1", "did you mean 'lr'"),
+        ("data.nme=digits", "did you mean 'data.name'"),
+        ("data=digits", "is a group"),
+        ("lr", "expects key=value"),
+        ("lr.x=1", "has no sub-keys"),
+    ],
+)
+def test_bad_assignments_are_one_line_config_errors(assignment, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
+        apply_overrides(Example(), [assignment])
+    assert "\n" not in str(caught.value)
+
+
+def test_round_trip_through_a_dict():
+    cfg = apply_overrides(Example(), ["widths=1,2", "data.name=mnist1d"])
+    assert from_dict(Example, to_dict(cfg)) == cfg
+
+
+def test_validate_catches_a_bad_default():
+    with pytest.raises(ConfigError, match="lr"):
+        validate(Example(lr=-1.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_any_text_either_parses_or_is_a_config_error(text):
+    for key in ("lr", "batch_size", "widths", "augment", "cell", "data.dir", "data.name"):
+        with contextlib.suppress(ConfigError):
+            validate(apply_overrides(Example(), [f"{key}={text}"]))
