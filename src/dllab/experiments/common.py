@@ -1,0 +1,66 @@
+"""Pieces that several experiments compose: train a classifier, decision-boundary grids,
+confusion matrices."""
+
+import numpy as np
+import torch
+from torch import nn
+
+from dllab.data import Dataset
+from dllab.engine import Trainer
+from dllab.experiments.runner import Run
+
+
+def train_classifier(
+    run: Run,
+    name: str,
+    model: nn.Module,
+    data: Dataset,
+    *,
+    num_epochs: int,
+    batch_size: int | None,
+    **trainer_kwargs,
+) -> tuple[Trainer, dict[str, float]]:
+    """Fit `model` on data.train (validating on data.val) and evaluate it on data.test.
+
+    Returns:
+        The trainer and the test metrics ({"loss", "accuracy", ...}).
+    """
+    trainer = run.trainer(name, model, **trainer_kwargs)
+    run.fit(trainer, data.train, val_data=data.val, num_epochs=num_epochs, batch_size=batch_size)
+    return trainer, trainer.evaluate(data.test)
+
+
+def grid_over(X: torch.Tensor, resolution: int = 150, margin: float = 0.5):
+    """A (resolution x resolution) grid covering the points X (N, 2) plus a margin.
+
+    Returns:
+        xx, yy (H, W) arrays for plotting, and the grid points (H*W, 2) as a float tensor.
+    """
+    low = X.min(0).values - margin
+    high = X.max(0).values + margin
+    xs = torch.linspace(float(low[0]), float(high[0]), resolution)
+    ys = torch.linspace(float(low[1]), float(high[1]), resolution)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")  # (H, W)
+    points = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)  # (H*W, 2)
+    return xx.numpy(), yy.numpy(), points
+
+
+def class_probabilities(logits: torch.Tensor) -> np.ndarray:
+    """P(class 1) (N,) for one output logit, else softmax probabilities (N, K)."""
+    if logits.shape[-1] == 1:
+        return torch.sigmoid(logits[:, 0]).numpy()
+    return torch.softmax(logits, dim=-1).numpy()
+
+
+def boundary_panel(trainer: Trainer, X: torch.Tensor, y: torch.Tensor, title: str) -> dict:
+    """One panel for `plots.decision_boundaries`: the model's class regions and the data."""
+    xx, yy, points = grid_over(X)
+    probs = class_probabilities(trainer.predict(points))
+    return {"title": title, "xx": xx, "yy": yy, "probs": probs, "X": X.numpy(), "y": y.numpy()}
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> np.ndarray:
+    """counts[i, j] = number of samples of class i predicted as j (one bincount)."""
+    flat = y_true.long() * num_classes + y_pred.long()
+    counts = torch.bincount(flat, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).numpy()

@@ -1,0 +1,113 @@
+"""The experiment registry: name, syllabus unit and topics, default and quick config, one function.
+
+@experiment(
+    "perceptron-xor", unit=1, title="Perceptron vs MLP on XOR",
+    topics=("perceptron vs MLP on XOR/XNOR",), config=XorConfig, quick={"num_epochs": 300},
+)
+def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
+    ...  # train, measure, draw into run.figure(...); return the metrics
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any
+
+from dllab.config import validate
+from dllab.errors import ConfigError, unknown_name_message
+from dllab.experiments.syllabus import TOPICS
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published number to print beside ours."""
+
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    unit: int
+    title: str
+    topics: tuple[str, ...]
+    config: type  # the config dataclass; its defaults are the full experiment
+    quick: dict[str, Any]  # overrides that make it run in seconds (tests, the tour)
+    fn: Callable[..., dict[str, float]]
+    references: dict[str, Reference] = field(default_factory=dict)
+    implements: tuple[str, ...] = ()  # modules/classes that implement the topics
+
+    @property
+    def description(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+    def default_config(self) -> Any:
+        return self.config()
+
+    def quick_config(self) -> Any:
+        return _apply_nested(self.config(), self.quick)
+
+
+def _apply_nested(config: Any, overrides: dict[str, Any]) -> Any:
+    """replace() that also accepts {"data": {"name": "ring8"}} for nested configs."""
+    changes = {}
+    for key, value in overrides.items():
+        current = getattr(config, key)
+        if is_dataclass(current) and isinstance(value, dict):
+            value = _apply_nested(current, value)
+        changes[key] = value
+    return replace(config, **changes)
+
+
+_EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiment(
+    name: str,
+    *,
+    unit: int,
+    title: str,
+    topics: tuple[str, ...],
+    config: type,
+    quick: dict[str, Any],
+    references: dict[str, Reference] | None = None,
+    implements: tuple[str, ...] = (),
+) -> Callable:
+    """Register `fn(cfg, run) -> metrics` as experiment `name`."""
+    unknown = [t for t in topics if t not in TOPICS[unit]]
+    if unknown:
+        raise ValueError(f"experiment {name!r}: topics {unknown} are not in unit {unit}")
+    if not is_dataclass(config) or {f.name for f in fields(config)} < set(quick):
+        raise ValueError(f"experiment {name!r}: quick keys must be fields of {config.__name__}")
+
+    def decorate(fn: Callable) -> Callable:
+        if name in _EXPERIMENTS:
+            raise ValueError(f"experiment {name!r} is registered twice")
+        entry = Experiment(
+            name, unit, title, tuple(topics), config, dict(quick), fn, references or {}, implements
+        )
+        validate(entry.default_config())
+        validate(entry.quick_config())
+        _EXPERIMENTS[name] = entry
+        return fn
+
+    return decorate
+
+
+def list_experiments(unit: int | None = None) -> list[Experiment]:
+    """Registered experiments ordered by unit, then registration order."""
+    _load_units()
+    chosen = [e for e in _EXPERIMENTS.values() if unit is None or e.unit == unit]
+    return sorted(chosen, key=lambda e: e.unit)
+
+
+def get_experiment(name: str) -> Experiment:
+    _load_units()
+    if name not in _EXPERIMENTS:
+        raise ConfigError(unknown_name_message("experiment", name, list(_EXPERIMENTS)))
+    return _EXPERIMENTS[name]
+
+
+def _load_units() -> None:
+    """Import the unit modules, which register their experiments (cheap: no work at import)."""
+    from dllab.experiments import unit1  # noqa: F401

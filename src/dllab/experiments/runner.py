@@ -1,0 +1,220 @@
+"""Running one experiment into its folder: config.json, history.jsonl, checkpoints, figures,
+metrics.json and report.html. Nothing already written is overwritten by a failing run.
+"""
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dllab import __version__
+from dllab.atomic import write_json
+from dllab.config import apply_overrides, from_dict, to_dict
+from dllab.engine import HistoryLogger, ModelCheckpoint, Trainer, resolve_device, seed_everything
+from dllab.engine.checkpoint import has_checkpoint
+from dllab.errors import ConfigError, DllabError
+from dllab.experiments.registry import Experiment, get_experiment
+from dllab.models import create_model
+
+HISTORY_FILE = "history.jsonl"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, after its checkpoints were saved; names the folder to resume."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.folder = folder
+
+
+def derive_seed(seed: int, name: str) -> int:
+    """A seed for one named part of a run, independent of the order parts are built in."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+@dataclass
+class Run:
+    """What an experiment function receives: its folder, device and seed, and helpers to build,
+    train and draw so that every model is seeded, logged, checkpointed and resumable."""
+
+    folder: Path
+    device: torch.device
+    seed: int
+    quiet: bool = False
+    resume: bool = False
+
+    def figure(self, name: str, suffix: str = ".png") -> Path:
+        """The path for figure `name` in the run's figures/ folder."""
+        path = self.folder / "figures" / f"{name}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def model(self, name: str, model_name: str, **kwargs) -> nn.Module:
+        """`create_model(model_name, **kwargs)`, initialised from a seed derived from the run's
+        seed and `name`: the same whichever models the experiment built before it."""
+        seed_everything(derive_seed(self.seed, name))
+        return create_model(model_name, **kwargs)
+
+    def trainer(self, name: str, model: nn.Module, checkpoint: bool = True, **kwargs) -> Trainer:
+        """A Trainer for `model` that logs to history.jsonl and checkpoints under checkpoints/name.
+
+        Keyword arguments go to `Trainer` (optimizer, loss, metrics, lr, schedule, callbacks...).
+        """
+        callbacks = [*kwargs.pop("callbacks", []), HistoryLogger(self.folder / HISTORY_FILE, name)]
+        if checkpoint:
+            callbacks.append(ModelCheckpoint(self.checkpoints(name)))
+        return Trainer(
+            model,
+            device=self.device,
+            seed=derive_seed(self.seed, name),
+            quiet=self.quiet,
+            name=name,
+            callbacks=callbacks,
+            **kwargs,
+        )
+
+    def checkpoints(self, name: str) -> Path:
+        return self.folder / "checkpoints" / name
+
+    def fit(self, trainer: Trainer, *args, **kwargs):
+        """`trainer.fit(...)`, continuing from the model's checkpoint when resuming the run."""
+        folder = self.checkpoints(trainer.name)
+        if self.resume and has_checkpoint(folder):
+            kwargs["resume"] = folder
+        return trainer.fit(*args, **kwargs)
+
+
+def new_run_folder(name: str, out: str | None) -> Path:
+    """`out`, or runs/NAME-<timestamp>; refuses a folder that already holds files."""
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = Path("runs") / f"{name}-{stamp}"
+        n = 1
+        while folder.exists():
+            n += 1
+            folder = Path("runs") / f"{name}-{stamp}-{n}"
+    else:
+        folder = Path(out)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ConfigError(
+                f"output folder {folder} already holds files; choose another --out (or --resume it)"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"cannot write to output folder {folder}: {error.strerror}") from None
+    return folder
+
+
+def check_metrics(name: str, metrics: Any) -> dict[str, float]:
+    """Metrics are one flat object of finite scalars (NaN would not survive JSON)."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"experiment {name!r} returned {type(metrics).__name__}, not a dict")
+    clean = {}
+    for key, value in metrics.items():
+        if isinstance(value, torch.Tensor):
+            value = value.item()
+        if not isinstance(value, bool | int | float) or not math.isfinite(value):
+            raise TypeError(f"experiment {name!r}: metric {key!r} is not a finite scalar: {value}")
+        clean[key] = value
+    return clean
+
+
+def run_experiment(
+    name: str,
+    *,
+    quick: bool = False,
+    overrides: tuple[str, ...] = (),
+    seed: int = 0,
+    device: str = "auto",
+    out: str | None = None,
+    resume: str | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Run experiment `name` and return its folder (see the module docstring for its files).
+
+    Raises:
+        DllabError: bad input, found before anything is written where possible.
+    """
+    exp = get_experiment(name)
+    if resume is not None:
+        folder, meta, config = _resumable(exp, resume, overrides)
+        seed, quick = meta["seed"], meta["quick"]
+    else:
+        config = exp.quick_config() if quick else exp.default_config()
+        config = apply_overrides(config, list(overrides))
+    run_device = resolve_device(device)
+    if resume is None:
+        folder = new_run_folder(name, out)
+        meta = _metadata(exp, config, quick, seed, run_device)
+    write_json(folder / "config.json", {**meta, "status": "running"})
+    started = time.perf_counter()
+    run = Run(folder, run_device, seed, quiet=quiet, resume=resume is not None)
+    try:
+        seed_everything(seed)
+        metrics = check_metrics(name, exp.fn(config, run))
+    except KeyboardInterrupt:
+        _finish(folder, meta, started, "interrupted", "stopped by Ctrl-C")
+        raise RunInterrupted(folder) from None
+    except Exception as error:
+        message = (
+            str(error) if isinstance(error, DllabError) else f"{type(error).__name__}: {error}"
+        )
+        _finish(folder, meta, started, "failed", message)
+        raise
+    write_json(folder / "metrics.json", metrics)
+    _finish(folder, meta, started, "ok")
+    return folder
+
+
+def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.device) -> dict:
+    return {
+        "experiment": exp.name,
+        "unit": exp.unit,
+        "title": exp.title,
+        "topics": list(exp.topics),
+        "description": exp.description,
+        "quick": quick,
+        "seed": seed,
+        "device": str(device),
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "dllab_version": __version__,
+        "torch_version": torch.__version__,
+        "config": to_dict(config),
+        "references": {k: asdict(r) for k, r in exp.references.items()},
+    }
+
+
+def _finish(folder: Path, meta: dict, started: float, status: str, error: str = "") -> None:
+    meta = {**meta, "status": status, "finished": datetime.now().isoformat(timespec="seconds")}
+    meta["duration_s"] = round(time.perf_counter() - started, 2)
+    if error:
+        meta["error"] = error
+    write_json(folder / "config.json", meta)
+    from dllab.report import render
+
+    render(folder)
+
+
+def _resumable(exp: Experiment, resume: str, overrides: tuple[str, ...]):
+    folder = Path(resume)
+    if overrides:
+        raise ConfigError("--resume continues a run with its saved config; drop --set")
+    try:
+        meta = json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise ConfigError(f"--resume {folder}: no readable config.json there") from None
+    if meta.get("experiment") != exp.name:
+        raise ConfigError(f"--resume {folder}: that folder is a run of {meta.get('experiment')!r}")
+    return folder, meta, from_dict(exp.config, meta["config"])

@@ -1,0 +1,142 @@
+"""The `dllab` command: list, run, report; bad input exits 2 with one line and writes nothing."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dllab.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_json_has_name_unit_and_topics(capsys):
+    code, out, _ = run_cli(capsys, "list", "--json")
+    rows = json.loads(out)
+    assert code == 0
+    assert {"perceptron-xor", "backprop", "optimizers"} <= {r["name"] for r in rows}
+    assert all(set(r) == {"name", "unit", "topics"} and r["topics"] for r in rows)
+
+
+def test_list_groups_by_unit(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0 and out.startswith("Unit I: Feed-forward networks")
+
+
+def test_run_quick_writes_the_run_folder(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, _ = run_cli(capsys, "run", "backprop", "--quick", "--out", str(out_dir), "--quiet")
+    assert code == 0
+    assert "max_abs_error_vs_autograd" in out
+    for name in ("config.json", "metrics.json", "report.html", "backprop.txt"):
+        assert (out_dir / name).is_file()
+    config = json.loads((out_dir / "config.json").read_text())
+    assert config["status"] == "ok" and config["quick"] is True and config["unit"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "no-such-experiment"], "unknown experiment 'no-such-experiment'"),
+        (["run", "backprp"], "did you mean 'backprop'"),
+        (["run", "backprop", "--set", "lr=0"], "lr: must be > 0"),
+        (["run", "backprop", "--set", "speed=3"], "unknown --set key 'speed'"),
+        (["run", "digits-mlp", "--set", "batch_size=0"], "batch_size: must be >= 1"),
+        (["run", "digits-mlp", "--set", "num_epochs=-1"], "num_epochs: must be >= 1"),
+        (["run", "digits-mlp", "--set", "lr=abc"], "expected a number"),
+        (["run", "backprop", "--device", "cuda"], "no CUDA GPU"),
+        (["run", "backprop", "--seed", "x"], "invalid int value"),
+        (["frobnicate"], "invalid choice"),
+        (["report", "/nonexistent/run"], "not a run folder"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    capsys, monkeypatch, tmp_path, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and err.startswith("dllab: error:")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_existing_output_folder_is_never_overwritten(capsys, tmp_path):
+    out_dir = tmp_path / "earlier"
+    out_dir.mkdir()
+    (out_dir / "metrics.json").write_text('{"keep": 1}')
+    code, _, err = run_cli(capsys, "run", "backprop", "--out", str(out_dir))
+    assert code == 2 and "already holds files" in err
+    assert (out_dir / "metrics.json").read_text() == '{"keep": 1}'
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_cli(capsys, "run", "backprop", "--out", str(blocker / "sub"))
+    assert code == 2 and "cannot write to output folder" in err
+
+
+def test_resume_of_another_experiments_folder_is_refused(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    assert run_cli(capsys, "run", "backprop", "--out", str(out_dir), "--quiet")[0] == 0
+    code, _, err = run_cli(capsys, "run", "digits-mlp", "--resume", str(out_dir))
+    assert code == 2 and "is a run of 'backprop'" in err
+
+
+def test_debug_shows_the_traceback(capsys):
+    code, _, err = run_cli(capsys, "--debug", "run", "nope")
+    assert code == 2 and "Traceback" in err
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "dllab", "list", "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and json.loads(result.stdout)
+
+
+def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
+    capsys, monkeypatch, tmp_path
+):
+    from dllab.experiments import registry
+    from dllab.experiments.tour import run_tour
+
+    def broken(cfg, run):
+        raise RuntimeError("this experiment is broken")
+
+    entry = registry.get_experiment("backprop")
+    monkeypatch.setitem(
+        registry._EXPERIMENTS, "backprop", entry.__class__(**{**entry.__dict__, "fn": broken})
+    )
+    index = run_tour(out=str(tmp_path / "tour"), quiet=True, names=("backprop", "digits-mlp"))
+    page = index.read_text()
+    assert "this experiment is broken" in page and "digits-mlp" in page
+    broken_config = json.loads((tmp_path / "tour" / "backprop" / "config.json").read_text())
+    assert broken_config["status"] == "failed"
+    assert json.loads((tmp_path / "tour" / "digits-mlp" / "metrics.json").read_text())
+    assert "failed" in capsys.readouterr().err
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(capsys):
+    import torch
+
+    from dllab.engine import Trainer
+
+    X, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
+    Trainer(torch.nn.Linear(3, 2), name="tiny").fit((X, y), num_epochs=2, batch_size=8)
+    err = capsys.readouterr().err
+    assert "tiny epoch 1/2" in err and "tiny epoch 2/2" in err and "loss" in err
+
+
+def test_tensorboard_without_the_extra_is_a_clear_error(monkeypatch):
+    from dllab.engine import TensorBoardLogger
+    from dllab.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    with pytest.raises(ConfigError, match=r"pip install 'dllab\[tensorboard\]'"):
+        TensorBoardLogger("unused")
