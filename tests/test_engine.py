@@ -21,6 +21,7 @@ from dllab.engine import (
     Trainer,
 )
 from dllab.errors import ConfigError, DataError, DivergenceError
+from helpers import StopAt, same_weights
 
 
 def make_data(n=240, seed=0):
@@ -43,21 +44,6 @@ def trainer(**kwargs):
 
 def without_time(records):
     return [{k: v for k, v in r.items() if k != "time"} for r in records]
-
-
-def same_weights(a: Trainer, b: Trainer) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a.weights().values(), b.weights().values()))
-
-
-class StopAt(Callback):
-    """Simulates Ctrl-C after a given step."""
-
-    def __init__(self, step):
-        self.at = step
-
-    def on_step_end(self, trainer, record):
-        if record["step"] == self.at:
-            raise KeyboardInterrupt
 
 
 def test_fit_lowers_the_loss_and_learns():

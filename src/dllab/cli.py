@@ -14,6 +14,7 @@ from dllab.errors import DllabError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+DEFAULT_THREADS = 1  # see set_threads
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -30,6 +31,11 @@ def build_parser() -> ArgumentParser:
 
     listing = commands.add_parser("list", help="list experiments grouped by unit")
     listing.add_argument("--json", action="store_true", help="print name, unit, topics as JSON")
+    listing.add_argument(
+        "--syllabus",
+        action="store_true",
+        help="print the syllabus map (topic -> code -> experiments) as Markdown",
+    )
 
     run = commands.add_parser("run", help="run one experiment into a run folder")
     run.add_argument("name", help="experiment name (see `dllab list`)")
@@ -47,6 +53,17 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--out", help="run folder (default: runs/NAME-<timestamp>/)")
     run.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    add_threads_option(run)
+    run.add_argument("--compile", action="store_true", help="train through torch.compile")
+    run.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision (fp16: GPU only)")
+    run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for CNNs")
+    run.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="least time between two checkpoints of a model (default 10; 0: every epoch)",
+    )
 
     tour = commands.add_parser("tour", help="run the showcase of every unit and write a page")
     size = tour.add_mutually_exclusive_group()
@@ -55,6 +72,7 @@ def build_parser() -> ArgumentParser:
     tour.add_argument("--out", help="tour folder (default: runs/tour-<timestamp>/)")
     tour.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tour.add_argument("--quiet", action="store_true", help="no progress display")
+    add_threads_option(tour)
 
     report = commands.add_parser("report", help="render run folders to HTML")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="run folders")
@@ -64,9 +82,12 @@ def build_parser() -> ArgumentParser:
 
 def cmd_list(args) -> None:
     from dllab.experiments import list_experiments
-    from dllab.experiments.syllabus import UNITS, roman
+    from dllab.experiments.syllabus import UNITS, roman, syllabus_markdown
 
     experiments = list_experiments()
+    if args.syllabus:
+        print(syllabus_markdown(experiments), end="")
+        return
     if args.json:
         rows = [{"name": e.name, "unit": e.unit, "topics": list(e.topics)} for e in experiments]
         print(json.dumps(rows, indent=2))
@@ -76,11 +97,14 @@ def cmd_list(args) -> None:
         if chosen:
             print(f"Unit {roman(unit)}: {unit_title}")
         for e in chosen:
-            print(f"  {e.name:<24} {e.title}")
+            print(f"  {e.name:<30} {e.title}")
 
 
 def cmd_run(args) -> None:
+    from dllab.engine import distributed
     from dllab.experiments.runner import RunInterrupted, run_experiment
+
+    set_threads(args.threads)
 
     try:
         folder = run_experiment(
@@ -92,6 +116,8 @@ def cmd_run(args) -> None:
             out=args.out,
             resume=args.resume,
             quiet=args.quiet,
+            checkpoint_interval_s=args.checkpoint_interval,
+            speed=speed_options(args),
         )
     except RunInterrupted as stop:
         print(
@@ -99,15 +125,46 @@ def cmd_run(args) -> None:
             file=sys.stderr,
         )
         raise
+    if not distributed.is_main():
+        return
     metrics = json.loads((folder / "metrics.json").read_text())
     print(f"{args.name}: {folder}")
     for key, value in metrics.items():
         print(f"  {key:<36} {value:.4g}" if isinstance(value, float) else f"  {key:<36} {value}")
 
 
+def speed_options(args) -> dict:
+    """The Trainer speed options asked for on the command line (none: an empty dict)."""
+    options = {"compile": args.compile, "amp": args.amp, "channels_last": args.channels_last}
+    return {k: v for k, v in options.items() if v}
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        metavar="N",
+        help=f"CPU threads for torch (default {DEFAULT_THREADS}; more helps large CNNs on idle "
+        "cores only)",
+    )
+
+
+def set_threads(n: int) -> None:
+    """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
+    little on an idle 2-core machine and costs 10x or more when other programs share the cores
+    (bench/bench_engine.py, "threads"), hence DEFAULT_THREADS = 1."""
+    import torch
+
+    if n < 1:
+        raise DllabError(f"--threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
+
+
 def cmd_tour(args) -> None:
     from dllab.experiments.tour import run_tour
 
+    set_threads(args.threads)
     index = run_tour(quick=not args.full, out=args.out, device=args.device, quiet=args.quiet)
     print(f"tour: {index}")
 
@@ -142,4 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    finally:
+        if "torch.distributed" in sys.modules:  # under torchrun: leave the process group
+            from dllab.engine import distributed
+
+            distributed.teardown()
     return 0

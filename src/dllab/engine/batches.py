@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from dllab.errors import ConfigError, DataError
 
@@ -60,17 +60,26 @@ class TensorBatches:
 
 
 class LoaderBatches:
-    """Batches from a torch DataLoader (data that does not fit in memory), moved to the device."""
+    """Batches from a torch DataLoader (data that does not fit in memory), moved to the device.
+
+    On a GPU the copies are non-blocking, which overlaps them with computation when the loader
+    pins its batches (`DataLoader(..., pin_memory=True)`). Under torchrun the loader needs a
+    `DistributedSampler`, whose epoch is set here so that each epoch reshuffles.
+    """
 
     def __init__(self, loader: DataLoader, device: torch.device):
         self.loader = loader
         self.device = device
         self.non_blocking = device.type == "cuda"
+        self.epochs_started = 0
 
     def __len__(self) -> int:
         return len(self.loader)
 
     def epoch(self, skip: int = 0) -> Iterator[Batch]:
+        if hasattr(self.loader.sampler, "set_epoch"):
+            self.loader.sampler.set_epoch(self.epochs_started)
+        self.epochs_started += 1
         for i, batch in enumerate(self.loader):
             if i < skip:
                 continue
@@ -109,6 +118,11 @@ def make_batches(
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if isinstance(data, DataLoader):
+        if shard[1] > 1 and not isinstance(data.sampler, DistributedSampler):
+            raise ConfigError(
+                "under torchrun a DataLoader needs a DistributedSampler (tensors are sharded "
+                "by dllab itself)"
+            )
         return LoaderBatches(data, device)
     tensors = tuple(t.to(device) for t in as_tensors(data))
     return TensorBatches(tensors, batch_size, shuffle, generator, shard)

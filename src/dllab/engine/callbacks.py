@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from dllab.engine import distributed
 from dllab.engine.checkpoint import save_checkpoint
 from dllab.errors import ConfigError
 
@@ -127,7 +128,7 @@ class ModelCheckpoint(Callback):
             self.write(trainer)
 
     def write(self, trainer) -> None:
-        if self.best_state is not None:
+        if self.best_state is not None and distributed.is_main():
             save_checkpoint(self.folder, "best", self.best_state, {"step": trainer.step})
             self.best_state = None
         trainer.save(self.folder, tag="last")
@@ -144,7 +145,7 @@ class HistoryLogger(Callback):
     """Appends epoch (and step) records to a JSONL or CSV file, tagged with the model's name.
 
     On resume the file is first cut back to the records the checkpoint knows, so that a
-    resumed run's file equals an uninterrupted one.
+    resumed run's file equals an uninterrupted one. Under torchrun only rank 0 writes.
     """
 
     order = -5
@@ -156,8 +157,12 @@ class HistoryLogger(Callback):
         self.format = "csv" if self.path.suffix == ".csv" else "jsonl"
         self._columns: list[str] | None = None
         self._pending: list[str] = []
+        self.enabled = True
 
     def on_fit_start(self, trainer) -> None:
+        self.enabled = distributed.is_main()
+        if not self.enabled:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format == "jsonl" and self.path.exists():
             self._cut_back(trainer.step)
@@ -165,7 +170,10 @@ class HistoryLogger(Callback):
     def _cut_back(self, step: int) -> None:
         kept = []
         for line in self.path.read_text().splitlines():
-            record = json.loads(line)
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a crash: after the checkpoint
+                continue
             if record.get("model") != self.model_name or record.get("step", 0) <= step:
                 kept.append(line)
         self.path.write_text("".join(k + "\n" for k in kept))
@@ -181,12 +189,13 @@ class HistoryLogger(Callback):
         return ",".join(str(row.get(c, "")) for c in self._columns) + "\n"
 
     def on_step_end(self, trainer, record: dict) -> None:
-        if self.steps and self.format == "jsonl":
+        if self.enabled and self.steps and self.format == "jsonl":
             self._pending.append(self._line("step", record))
 
     def on_epoch_end(self, trainer, record: dict) -> None:
-        self._pending.append(self._line("epoch", record))
-        self.flush()
+        if self.enabled:
+            self._pending.append(self._line("epoch", record))
+            self.flush()
 
     def on_fit_end(self, trainer) -> None:
         self.flush()

@@ -74,6 +74,10 @@ def resolve(kind: str, spec: str | LossFn, table: dict[str, LossFn]) -> tuple[st
 class Task:
     """Base: one optimizer; subclasses define `compute`."""
 
+    # Under torchrun the Trainer wraps the model in DDP as `trainer.forward_model`; a task that
+    # overrides `training_step` sets this True once its step runs the model through that wrapper.
+    drives_forward_model = False
+
     def make_optimizers(self, model: nn.Module, build) -> dict[str, torch.optim.Optimizer]:
         """`build(params) -> Optimizer`; tasks with several networks return several."""
         return {"main": build(model.parameters())}
@@ -82,9 +86,19 @@ class Task:
         raise NotImplementedError
 
     def training_step(self, trainer, batch: Batch) -> dict[str, torch.Tensor]:
-        loss, logs = self.compute(trainer.model, batch)
+        loss, logs = self.compute(trainer.forward_model, batch)  # DDP / compiled, or the model
         trainer.backward_step(loss)
         return {"loss": loss.detach(), **logs}
+
+    def seed(self, seed: int) -> None:
+        """A fresh fit with the trainer's seed: tasks with their own randomness reseed it."""
+
+    def state_dict(self) -> dict:
+        """The task's own state (e.g. an augmentation generator), saved in checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned, when a fit resumes."""
 
 
 class Supervised(Task):
@@ -108,6 +122,8 @@ class Supervised(Task):
             loss = self.loss_fn(output, y) + self.aux_weight * sum(self.loss_fn(a, y) for a in aux)
         else:
             loss = self.loss_fn(output, y)
+        if not self.metrics:
+            return loss, {}
         with torch.no_grad():
             logs = {name: fn(output, y) for name, fn in self.metrics}
         return loss, logs

@@ -6,22 +6,35 @@
 
 One training step (`backward_step`) is: zero the gradients, backpropagate, stop on a
 non-finite loss or gradient norm (the divergence guard), clip, and step the optimizer.
+
+Under torchrun (see `dllab.engine.distributed`) the model is wrapped in DistributedDataParallel
+for the forward and backward passes, each rank trains on its shard of every global batch, and
+the logged numbers are averaged over the ranks, so rank 0's history is the one a single process
+with the same global batch would log. `trainer.model` is always the plain module (weights,
+checkpoints, evaluation); `trainer.forward_model` is what a training step calls (the DDP wrapper
+and/or the `torch.compile`d module, or the module itself).
 """
 
+import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from dllab.engine.batches import make_batches
+from dllab.engine import distributed
+from dllab.engine.batches import TensorBatches, make_batches
 from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.progress import ProgressBar
+from dllab.engine.speed import Precision
 from dllab.engine.tasks import Task, make_task
-from dllab.errors import CheckpointError, ConfigError, DivergenceError
+from dllab.errors import CheckpointError, ConfigError, DataError, DivergenceError
 
 CHECKPOINT_FORMAT = 1
 
@@ -37,6 +50,49 @@ class History:
     def history(self) -> dict[str, list]:
         keys = dict.fromkeys(k for record in self.epochs for k in record)
         return {k: [record.get(k) for record in self.epochs] for k in keys}
+
+
+class CtrlC:
+    """Whether Ctrl-C was pressed; see `ctrl_c_at_step_boundaries`."""
+
+    asked = False
+
+
+@contextmanager
+def ctrl_c_at_step_boundaries():
+    """Defer the first Ctrl-C (SIGINT) to the next step boundary, where the loop checks
+    `asked`, so that a checkpoint never holds half an epoch's bookkeeping; a second Ctrl-C
+    interrupts at once. Outside the main thread signals cannot be caught: nothing changes."""
+    state = CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def ask(signum, frame):
+        state.asked = True
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, ask)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def fits_model(batch: tuple[torch.Tensor, ...], first: bool):
+    """On the first batch of a pass, torch's shape and dtype errors (data that does not fit the
+    model or the loss) become one clear DataError naming the shapes; later errors pass as they are.
+    """
+    if not first:
+        yield
+        return
+    try:
+        yield
+    except (RuntimeError, ValueError, IndexError) as error:
+        shapes = ", ".join(f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" for t in batch)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"the data ({shapes}) does not fit the model or loss: {reason}") from None
 
 
 def resolve_device(spec: str | torch.device) -> torch.device:
@@ -70,8 +126,17 @@ class Trainer:
         device: "auto", "cpu", "cuda" or "cuda:N".
         grad_clip: None, `ClipNorm(max_norm, norm_type)` or `ClipValue(v)`.
         seed: fixes the data order and, on a fresh fit, dropout and augmentation.
-        quiet: no progress display.
+        quiet: no progress display (always quiet on ranks other than 0).
         name: the model's name in history records.
+        config: plain values saved in every checkpoint (the run's experiment config).
+        compile: train through `torch.compile(model)` (True: the default inductor backend,
+            which needs a C++ compiler on the CPU; or a backend name such as "aot_eager");
+            the first step's compilation time is reported as `compile_time` in the first
+            epoch record, apart from `time`.
+        channels_last: store 4-D weights and image batches channels-last (NHWC), which
+            convolution kernels on GPUs and recent CPUs prefer.
+        amp: None, "bf16" or "fp16": automatic mixed precision (autocast) for the training
+            step; fp16 on CUDA also scales the loss (GradScaler) to keep small gradients.
     """
 
     def __init__(
@@ -90,19 +155,32 @@ class Trainer:
         seed: int = 0,
         quiet: bool = False,
         name: str = "model",
+        config: dict | None = None,
+        compile: bool | str = False,
+        channels_last: bool = False,
+        amp: str | None = None,
     ):
         self.device = resolve_device(device)
-        self.model = model.to(self.device)
+        self.channels_last = channels_last
+        memory_format = torch.channels_last if channels_last else torch.preserve_format
+        self.model = model.to(self.device, memory_format=memory_format)
         self.task: Task = make_task(loss, metrics)
         self.optimizers = self.task.make_optimizers(
             self.model, lambda params: make_optimizer(optimizer, params, lr, weight_decay)
         )
+        self.precision = Precision(amp, self.device)
+        self.forward_model = self._wrap(self.model)
+        self.compile = bool(compile)
+        if compile:
+            backend = "inductor" if compile is True else compile
+            self.forward_model = torch.compile(self.forward_model, backend=backend)
         self.schedule = schedule
         self.scheduler = None
         self.grad_clip = grad_clip
         self.seed = seed
         self.name = name
-        progress = [] if quiet else [ProgressBar(name)]
+        self.config = config or {}
+        progress = [] if quiet or not distributed.is_main() else [ProgressBar(name)]
         self.callbacks = sorted([*callbacks, *progress], key=lambda c: c.order)
         self.history = History()
         self.epoch = 0  # epochs completed
@@ -117,14 +195,33 @@ class Trainer:
         self._epoch_start_state: torch.Tensor | None = None
         self._epoch_sums: dict[str, float] = {}
         self._train_time = 0.0
+        self._compile_time: float | None = None
         self._step_logs: dict[str, torch.Tensor] = {}
+        self._loss_scale = 1.0
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
-        return self.optimizers["main"]
+        """The main optimizer; a GAN's has none named "main", so its first one."""
+        return self.optimizers.get("main") or next(iter(self.optimizers.values()))
 
     def weights(self) -> dict[str, torch.Tensor]:
+        """The plain module's weights (never DDP's `module.` names): they load anywhere."""
         return self.model.state_dict()
+
+    def _wrap(self, model: nn.Module) -> nn.Module:
+        """DistributedDataParallel around `model` under torchrun, else `model` itself."""
+        if not distributed.is_distributed():
+            return model
+        overrides = type(self.task).training_step is not Task.training_step
+        if overrides and not self.task.drives_forward_model:
+            raise ConfigError(
+                f"{type(self.task).__name__} drives its networks itself and trains in one "
+                "process only; run it without torchrun"
+            )
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids)
 
     # ---- training -------------------------------------------------------------------------
 
@@ -148,7 +245,10 @@ class Trainer:
         """
         if num_epochs < 0:
             raise ConfigError(f"num_epochs must be >= 0, got {num_epochs}")
-        batches = make_batches(train_data, batch_size, shuffle, self.data_generator, self.device)
+        shard = (distributed.rank(), distributed.world_size())
+        batches = make_batches(
+            train_data, batch_size, shuffle, self.data_generator, self.device, shard
+        )
         self.val_data = val_data
         self.eval_batch_size = max(batch_size or 0, 1024)
         self.num_epochs, self.steps_per_epoch = num_epochs, len(batches)
@@ -159,11 +259,15 @@ class Trainer:
             self.load(resume, restore_rng=True)
         elif self.step == 0:
             torch.manual_seed(self.seed)
+            self.task.seed(self.seed)
         self.stop_training = False
+        self._input_checked = False
         self._call("on_fit_start")
         try:
-            while self.epoch < num_epochs and not self.stop_training:
-                self._train_epoch(batches)
+            with ctrl_c_at_step_boundaries() as self._ctrl_c:
+                while self.epoch < num_epochs and not self.stop_training:
+                    self._train_epoch(batches)
+                    self._stop_if_asked()
         except KeyboardInterrupt:
             if self.checkpoint_folder is not None:
                 self.save(self.checkpoint_folder, tag="last")
@@ -171,6 +275,11 @@ class Trainer:
         finally:
             self._call("on_fit_end")
         return self.history
+
+    def _stop_if_asked(self) -> None:
+        """Ctrl-C takes effect here, between two steps, where the state is whole."""
+        if self._ctrl_c.asked:
+            raise KeyboardInterrupt
 
     def _call(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -184,22 +293,55 @@ class Trainer:
         else:  # resuming mid-epoch: replay this epoch's permutation, skip the batches done
             self.data_generator.set_state(self._epoch_start_state)
         started = time.perf_counter()
+        world = distributed.world_size()
         for batch in batches.epoch(skip=self._batch_in_epoch):
+            n = len(batch[0])
+            if world > 1:  # DDP averages gradients over ranks; weigh shards by their size
+                total = self._global_batch_size(batches, n, world)
+                self._loss_scale = n * world / total
+                n = total
+            if self.channels_last:
+                batch = tuple(
+                    t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+                    for t in batch
+                )
             self._step_logs = {}
-            logs = self.task.training_step(self, batch)
+            timing_compile = self.compile and self._compile_time is None
+            step_started = time.perf_counter() if timing_compile else 0.0
+            with fits_model(batch, first=not self._input_checked), self.precision.autocast():
+                logs = self.task.training_step(self, batch)
+            self._input_checked = True
+            if timing_compile:  # the first compiled step compiles: that is not training time
+                self._compile_time = time.perf_counter() - step_started
+                started += self._compile_time
             self.step += 1
             self._batch_in_epoch += 1
-            self.last_batch_size = len(batch[0])
+            self.last_batch_size = n
             record = self._record_step({**logs, **self._step_logs})
             self._call("on_step_end", record)
+            self._stop_if_asked()
         self._train_time += time.perf_counter() - started
         self.epoch += 1
         self._batch_in_epoch = 0
         record = self._record_epoch()
         self._call("on_epoch_end", record)
 
+    def _global_batch_size(self, batches, n: int, world: int) -> int:
+        """The size of the global batch this rank's `n` samples belong to."""
+        if isinstance(batches, TensorBatches):
+            start = self._batch_in_epoch * batches.batch_size
+            return min(batches.batch_size, batches.num_samples - start)
+        return n * world
+
     def _record_step(self, logs: dict[str, torch.Tensor]) -> dict:
-        values = dict(zip(logs, torch.stack([v.float() for v in logs.values()]).tolist()))
+        if distributed.is_distributed() or self.device.type != "cpu":  # one sync per step
+            stacked = torch.stack([v.detach().float() for v in logs.values()])
+            if distributed.is_distributed():
+                local = self.last_batch_size * self._loss_scale / distributed.world_size()
+                stacked = distributed.weighted_mean(stacked, local)
+            values = dict(zip(logs, stacked.tolist()))
+        else:  # on the CPU reading each scalar is cheaper than stacking them
+            values = {k: float(v) for k, v in logs.items()}
         n = self.last_batch_size
         sums = self._epoch_sums
         sums["_count"] = sums.get("_count", 0) + n
@@ -220,6 +362,8 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
             **means,
         }
+        if self._compile_time is not None and self.epoch == 1:
+            record["compile_time"] = round(self._compile_time, 4)
         if self.val_data is not None:
             val = self.evaluate(self.val_data)
             record.update({f"val_{k}": v for k, v in val.items()})
@@ -230,18 +374,20 @@ class Trainer:
         """Zero, backpropagate, guard against divergence, clip, and step one optimizer."""
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if not torch.isfinite(loss):
-            raise self._divergence("loss", loss.item())
+        self.precision.backward(loss * self._loss_scale if self._loss_scale != 1.0 else loss)
+        value = loss.item()  # one read, cheaper than torch.isfinite's kernels on small models
+        if not math.isfinite(value):
+            raise self._divergence("loss", value)
+        self.precision.unscale(opt)
         if self.grad_clip is not None:
             params = [p for group in opt.param_groups for p in group["params"]]
             norm, factor = self.grad_clip(params)
-            if not torch.isfinite(norm):
+            if not torch.isfinite(norm) and self.precision.scaler is None:  # fp16: step skipped
                 raise self._divergence("gradient norm", norm.item())
             suffix = "" if optimizer == "main" else f"_{optimizer}"
             self._step_logs[f"grad_norm{suffix}"] = norm
             self._step_logs[f"clip_factor{suffix}"] = factor
-        opt.step()
+        self.precision.step(opt)
         if optimizer == "main" and self.scheduler is not None:
             self.scheduler.step()
 
@@ -267,7 +413,8 @@ class Trainer:
         sums: dict[str, float] = {}
         count = 0
         for batch in batches.epoch():
-            loss, logs = self.task.compute(self.model, batch)
+            with fits_model(batch, first=count == 0):
+                loss, logs = self.task.compute(self.model, batch)
             n = len(batch[0])
             count += n
             for key, value in {"loss": loss, **logs}.items():
@@ -279,7 +426,11 @@ class Trainer:
         """The model's outputs for inputs X, in order, on the CPU."""
         self.model.eval()
         batches = make_batches(X, batch_size, False, None, self.device)
-        return torch.cat([self.model(batch[0]).cpu() for batch in batches.epoch()])
+        outputs = []
+        for batch in batches.epoch():
+            with fits_model(batch, first=not outputs):
+                outputs.append(self.model(batch[0]).cpu())
+        return torch.cat(outputs)
 
     # ---- checkpoints ----------------------------------------------------------------------
 
@@ -293,6 +444,7 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "name": self.name,
+            "config": self.config,
             "epoch": self.epoch,
             "step": self.step,
             "batch_in_epoch": self._batch_in_epoch,
@@ -302,18 +454,23 @@ class Trainer:
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "callbacks": {self._callback_key(i, c): c.state_dict() for i, c in self._stateful()},
             "rng": rng,
+            "task": self.task.state_dict(),
             "history": {"epochs": self.history.epochs, "steps": self.history.steps},
         }
 
     def _stateful(self):
-        return [(i, c) for i, c in enumerate(self.callbacks) if not isinstance(c, ProgressBar)]
+        """Numbered without the progress bar, which only some runs (and ranks) have."""
+        return list(enumerate(c for c in self.callbacks if not isinstance(c, ProgressBar)))
 
     @staticmethod
     def _callback_key(index: int, callback: Callback) -> str:
         return f"{index}:{type(callback).__name__}"
 
     def save(self, folder: str | Path, tag: str = "last") -> Path:
-        """Write weights (safetensors) and training state atomically under `folder`."""
+        """Write weights (safetensors) and training state atomically under `folder`; under
+        torchrun only rank 0 writes (every rank holds the same state)."""
+        if not distributed.is_main():
+            return Path(folder)
         return save_checkpoint(Path(folder), tag, self.weights(), self.state_dict())
 
     def load(self, folder: str | Path, tag: str = "last", restore_rng: bool = False) -> None:
@@ -349,6 +506,7 @@ class Trainer:
             torch.set_rng_state(rng["torch"])
             self.data_generator.set_state(rng["data"])
             self._epoch_start_state = rng.get("epoch_start")
+            self.task.load_state_dict(state.get("task", {}))
             if "cuda" in rng and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(rng["cuda"])
 

@@ -1,12 +1,17 @@
 """Running one experiment into its folder: config.json, history.jsonl, checkpoints, figures,
 metrics.json and report.html. Nothing already written is overwritten by a failing run.
+
+Under torchrun every rank runs the experiment (its trainers share the work through DDP), and
+only rank 0 writes the folder; the other ranks draw their figures into a scratch folder.
 """
 
 import hashlib
 import json
 import math
+import shutil
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +22,21 @@ from torch import nn
 from dllab import __version__
 from dllab.atomic import write_json
 from dllab.config import apply_overrides, from_dict, to_dict
-from dllab.engine import HistoryLogger, ModelCheckpoint, Trainer, resolve_device, seed_everything
+from dllab.engine import (
+    HistoryLogger,
+    ModelCheckpoint,
+    Trainer,
+    distributed,
+    resolve_device,
+    seed_everything,
+)
 from dllab.engine.checkpoint import has_checkpoint
-from dllab.errors import ConfigError, DllabError
+from dllab.errors import CheckpointError, ConfigError, DataError, DllabError
 from dllab.experiments.registry import Experiment, get_experiment
 from dllab.models import create_model
 
 HISTORY_FILE = "history.jsonl"
+BAD_INPUT = (ConfigError, DataError, CheckpointError)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -50,10 +63,15 @@ class Run:
     seed: int
     quiet: bool = False
     resume: bool = False
+    checkpoint_interval_s: float = 10.0  # least time between two `last` checkpoints of a model
+    config: dict | None = None  # the experiment's config, saved in every checkpoint
+    speed: dict = field(default_factory=dict)  # Trainer speed options for every model (compile...)
 
     def figure(self, name: str, suffix: str = ".png") -> Path:
-        """The path for figure `name` in the run's figures/ folder."""
-        path = self.folder / "figures" / f"{name}{suffix}"
+        """The path for figure `name` in the run's figures/ folder (rank 0), or in a scratch
+        folder on the other ranks of a torchrun."""
+        scratch = Path(tempfile.gettempdir()) / f"dllab-rank{distributed.rank()}"
+        path = (self.folder if distributed.is_main() else scratch) / "figures" / f"{name}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -66,19 +84,22 @@ class Run:
     def trainer(self, name: str, model: nn.Module, checkpoint: bool = True, **kwargs) -> Trainer:
         """A Trainer for `model` that logs to history.jsonl and checkpoints under checkpoints/name.
 
-        Keyword arguments go to `Trainer` (optimizer, loss, metrics, lr, schedule, callbacks...).
+        Keyword arguments go to `Trainer` (optimizer, loss, metrics, lr, schedule, callbacks...),
+        over the run's speed options (`dllab run --compile --amp bf16 --channels-last`).
         """
         callbacks = [*kwargs.pop("callbacks", []), HistoryLogger(self.folder / HISTORY_FILE, name)]
         if checkpoint:
-            callbacks.append(ModelCheckpoint(self.checkpoints(name)))
+            interval = self.checkpoint_interval_s
+            callbacks.append(ModelCheckpoint(self.checkpoints(name), min_interval_s=interval))
         return Trainer(
             model,
             device=self.device,
             seed=derive_seed(self.seed, name),
             quiet=self.quiet,
             name=name,
+            config=self.config,
             callbacks=callbacks,
-            **kwargs,
+            **{**self.speed, **kwargs},
         )
 
     def checkpoints(self, name: str) -> Path:
@@ -141,40 +162,68 @@ def run_experiment(
     out: str | None = None,
     resume: str | None = None,
     quiet: bool = False,
+    checkpoint_interval_s: float = 10.0,
+    keep_failed: bool = False,
+    speed: dict | None = None,
 ) -> Path:
     """Run experiment `name` and return its folder (see the module docstring for its files).
+
+    A fresh run that fails on bad input (a ConfigError, DataError or CheckpointError raised
+    inside the experiment) leaves no folder behind, unless `keep_failed` (the tour keeps it to
+    show the failure). Resumed runs and other failures keep theirs, marked "failed".
 
     Raises:
         DllabError: bad input, found before anything is written where possible.
     """
     exp = get_experiment(name)
+    rank_device = distributed.init(device)
     if resume is not None:
         folder, meta, config = _resumable(exp, resume, overrides)
         seed, quick = meta["seed"], meta["quick"]
     else:
         config = exp.quick_config() if quick else exp.default_config()
         config = apply_overrides(config, list(overrides))
-    run_device = resolve_device(device)
+    run_device = rank_device or resolve_device(device)
+    main = distributed.is_main()
     if resume is None:
-        folder = new_run_folder(name, out)
+        folder = distributed.broadcast_object(new_run_folder(name, out) if main else None)
         meta = _metadata(exp, config, quick, seed, run_device)
-    write_json(folder / "config.json", {**meta, "status": "running"})
+    if main:
+        write_json(folder / "config.json", {**meta, "status": "running"})
     started = time.perf_counter()
-    run = Run(folder, run_device, seed, quiet=quiet, resume=resume is not None)
+    speed = speed or {}
+    run = Run(
+        folder,
+        run_device,
+        seed,
+        quiet=quiet,
+        resume=resume is not None,
+        checkpoint_interval_s=checkpoint_interval_s,
+        config=to_dict(config),
+        speed=speed,
+    )
     try:
         seed_everything(seed)
         metrics = check_metrics(name, exp.fn(config, run))
     except KeyboardInterrupt:
-        _finish(folder, meta, started, "interrupted", "stopped by Ctrl-C")
+        if main:
+            _finish(folder, meta, started, "interrupted", "stopped by Ctrl-C")
         raise RunInterrupted(folder) from None
     except Exception as error:
+        if not main:
+            raise
+        if isinstance(error, BAD_INPUT) and resume is None and not keep_failed:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         message = (
             str(error) if isinstance(error, DllabError) else f"{type(error).__name__}: {error}"
         )
         _finish(folder, meta, started, "failed", message)
         raise
-    write_json(folder / "metrics.json", metrics)
-    _finish(folder, meta, started, "ok")
+    if main:
+        write_json(folder / "metrics.json", metrics)
+        _finish(folder, meta, started, "ok")
+    distributed.barrier()  # the other ranks return once rank 0's files are written
     return folder
 
 
@@ -188,11 +237,13 @@ def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.dev
         "quick": quick,
         "seed": seed,
         "device": str(device),
+        "world_size": distributed.world_size(),
         "started": datetime.now().isoformat(timespec="seconds"),
         "dllab_version": __version__,
         "torch_version": torch.__version__,
         "config": to_dict(config),
         "references": {k: asdict(r) for k, r in exp.references.items()},
+        "headline": exp.headline,
     }
 
 

@@ -12,16 +12,19 @@ from dllab.errors import ConfigError
 from dllab.experiments.registry import get_experiment
 from dllab.experiments.runner import run_experiment
 
-# One showcase experiment per topic group; units add theirs as they land.
+# One showcase experiment per topic group of units I-V (quick configs: seconds each).
 SHOWCASE = (
-    "perceptron-xor",
-    "backprop",
-    "optimizers",
-    "capacity",
-    "activations",
-    "digits-mlp",
-    "mnist1d-mlp",
-)
+    # I: perceptron and XOR, backpropagation, optimizers, capacity, activations, deep MLPs
+    "perceptron-xor", "backprop", "optimizers", "capacity", "activations", "mnist1d-mlp",
+    # II: convolution, pooling, normalization, augmentation, ResNet degradation, filters
+    "mnist1d-cnn", "pooling", "normalization", "augment-gallery", "degradation", "feature-maps",
+    # III: BPTT, vanishing gradients and clipping, LSTM/GRU memory, bidirectional, seq2seq
+    "bptt", "vanishing-gradients", "adding-problem", "bidirectional", "seq2seq", "char-lm",
+    # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
+    "gan-2d", "cgan-digits", "dcgan", "generative-vs-discriminative", "pixelcnn",
+    # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
+    "ae-compression", "denoising", "vae", "aae", "ae-vs-gan",
+)  # fmt: skip
 
 
 def run_tour(
@@ -50,7 +53,9 @@ def run_tour(
         folder = root / name
         folders.append(folder)
         try:
-            run_experiment(name, quick=quick, out=str(folder), device=device, quiet=quiet)
+            run_experiment(
+                name, quick=quick, out=str(folder), device=device, quiet=quiet, keep_failed=True
+            )
         except Exception as error:  # recorded in the run's config.json and shown on the page
             print(f"  {name} failed: {error}", file=sys.stderr)
     return render_index(folders, root / "index.html", title="dllab tour")

@@ -1,0 +1,47 @@
+"""Automatic mixed precision for the Trainer (its `amp=` option).
+
+Mixed precision (Micikevicius et al., 2018, "Mixed Precision Training") runs the forward pass
+in bfloat16 or float16 under `torch.autocast` while the weights and optimizer stay float32;
+float16 has a narrow exponent, so on CUDA its loss is multiplied by a running scale before
+backward (GradScaler) and the gradients divided by it before clipping and the step (§3.2).
+"""
+
+from contextlib import nullcontext
+
+import torch
+
+from dllab.errors import ConfigError
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Precision:
+    """Autocast and (for fp16 on CUDA) loss scaling; with `amp=None` every method is a no-op."""
+
+    def __init__(self, amp: str | None, device: torch.device):
+        if amp is not None and amp not in AMP_DTYPES:
+            raise ConfigError(f"unknown amp {amp!r} (use None, 'bf16' or 'fp16')")
+        if amp == "fp16" and device.type != "cuda":
+            raise ConfigError("amp='fp16' needs a CUDA GPU; on the CPU use amp='bf16'")
+        self.amp, self.device_type = amp, device.type
+        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+
+    def autocast(self):
+        if self.amp is None:
+            return nullcontext()
+        return torch.autocast(self.device_type, dtype=AMP_DTYPES[self.amp])
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
+
+    def unscale(self, optimizer: torch.optim.Optimizer) -> None:
+        """True gradients before clipping (and the divergence guard on their norm)."""
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is None:
+            optimizer.step()
+        else:  # skips the step when the scaled gradients overflowed, then adapts the scale
+            self.scaler.step(optimizer)
+            self.scaler.update()
