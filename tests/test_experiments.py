@@ -46,8 +46,8 @@ def test_quick_config_writes_metrics_figures_and_report(quick_runs, name):
     assert (folder / "report.html").stat().st_size > 1000
 
 
-@pytest.mark.parametrize("unit", [1])
-def test_every_topic_of_a_landed_unit_has_an_experiment(unit):
+@pytest.mark.parametrize("unit", [1, 2, 3, 4, 5])
+def test_every_topic_of_every_unit_has_an_experiment(unit):
     shown = {t for e in list_experiments(unit) for t in e.topics}
     assert set(TOPICS[unit]) - shown == set()
 

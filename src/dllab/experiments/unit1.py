@@ -5,14 +5,21 @@ from typing import Literal
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
-from dllab import data
+from dllab import data, scratch
 from dllab.config import param
-from dllab.engine import GradientNormMonitor
+from dllab.engine import GradientNormMonitor, Trainer
+from dllab.engine.multiseed import train_seeds
 from dllab.experiments.common import boundary_panel, confusion_matrix, train_classifier
 from dllab.experiments.registry import Reference, experiment
-from dllab.experiments.runner import Run
+from dllab.experiments.runner import Run, derive_seed
+from dllab.models import create_model
 from dllab.report import plots
+
+# torch: the PyTorch engine; scratch: also the NumPy engine `dllab.scratch`, from the same
+# initial weights with the same optimizer and batches of the same size, reporting both
+Engine = Literal["torch", "scratch"]
 
 
 @dataclass
@@ -22,6 +29,8 @@ class XorConfig:
     num_hiddens: int = param(2, ge=1)  # hidden units of the MLP (the notes' 2-2-1 network: 2)
     activation: Literal["sigmoid", "tanh", "relu"] = "tanh"  # the MLP's hidden units
     restarts: int = param(8, ge=1)  # MLP initialisations per gate; about half get stuck
+    engine: Engine = "torch"  # scratch: train every network in dllab.scratch as well
+    seeds: int = param(0, ge=0)  # > 0: also train this many XOR MLPs at once (vectorised)
 
 
 @experiment(
@@ -40,13 +49,17 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
     layer maps the four corners to points that one line separates (Rumelhart et al., 1986).
     Gradient descent on so small a network gets stuck in a local minimum from about half of
     its random initialisations: each gate is trained from several, the one with the lowest
-    training loss is kept, and the fraction that solved the gate is reported."""
+    training loss is kept, and the fraction that solved the gate is reported. With
+    `engine=scratch` the same networks also train in the NumPy engine from the same initial
+    weights, and every accuracy is reported for both engines (`scratch_...`)."""
     metrics, panels, hidden_panels = {}, [], []
     for gate in ("and", "or", "xor", "xnor"):
         table = data.load(gate)
-        trainer = _fit_gate(cfg, run, f"perceptron-{gate}", table, "perceptron")
+        trainer, net, _ = _fit_gate(cfg, run, f"perceptron-{gate}", table, "perceptron")
         accuracy = trainer.evaluate(table.test)["accuracy"]
         metrics[f"perceptron_{gate}_accuracy"] = accuracy
+        if net is not None:
+            metrics[f"scratch_perceptron_{gate}_accuracy"] = _scratch_accuracy(net, table.test)
         panels.append(
             boundary_panel(
                 trainer, *table.train, f"perceptron, {gate.upper()}: accuracy {accuracy:.2f}"
@@ -54,7 +67,7 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
         )
     for gate in ("xor", "xnor"):
         table = data.load(gate)
-        trainers = [
+        fits = [
             _fit_gate(
                 cfg,
                 run,
@@ -66,11 +79,17 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
             )
             for i in range(cfg.restarts)
         ]
+        trainers = [trainer for trainer, _, _ in fits]
         solved = [t.evaluate(table.test)["accuracy"] == 1.0 for t in trainers]
         best = min(trainers, key=lambda t: t.history.epochs[-1]["loss"])
         accuracy = best.evaluate(table.test)["accuracy"]
         metrics[f"mlp_{gate}_accuracy"] = accuracy
         metrics[f"mlp_{gate}_solved_fraction"] = sum(solved) / len(solved)
+        if cfg.engine == "scratch":
+            solved = [_scratch_accuracy(net, table.test) == 1.0 for _, net, _ in fits]
+            best_net = min(fits, key=lambda fit: fit[2][-1])[1]  # lowest final training loss
+            metrics[f"scratch_mlp_{gate}_accuracy"] = _scratch_accuracy(best_net, table.test)
+            metrics[f"scratch_mlp_{gate}_solved_fraction"] = sum(solved) / len(solved)
         panels.append(
             boundary_panel(
                 best,
@@ -91,15 +110,134 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
             run.figure("hidden_representation"),
             "The MLP's hidden layer h = f(W1 x + b1): XOR becomes linearly separable",
         )
+    if cfg.engine == "scratch":
+        _draw_engines(run, metrics)
+    if cfg.seeds:
+        metrics.update(_many_seeds(cfg, run))
     return metrics
 
 
+def _many_seeds(cfg: XorConfig, run: Run) -> dict[str, float]:
+    """`cfg.seeds` XOR MLPs trained in one vectorised pass: how many solve it, and when —
+    the notes' "stuck in a local minimum" made measurable."""
+    result = train_seeds(
+        lambda: create_model("xor_mlp", num_hiddens=cfg.num_hiddens, activation=cfg.activation),
+        [derive_seed(run.seed, f"mlp-xor-seed{i}") for i in range(cfg.seeds)],
+        data.load("xor").train,
+        loss="bce",
+        optimizer="adam",
+        lr=cfg.lr,
+        num_epochs=cfg.num_epochs,
+        device=run.device,
+    )
+    solved = result.epochs_to_solve[result.solved]
+    what = f"{cfg.seeds} XOR networks (2-{cfg.num_hiddens}-1, {cfg.activation})"
+    plots.histograms(
+        {f"solved: {len(solved)} of {cfg.seeds}": solved.numpy()},
+        run.figure("epochs_to_solve"),
+        f"{what}: epochs until all four corners are right",
+        "epochs to solve (full-batch Adam)",
+        bins=30,
+    )
+    final = result.loss[-1]  # (seeds,)
+    plots.histograms(
+        {
+            "solved": final[result.solved].numpy(),
+            "stuck (never 4/4)": final[~result.solved].numpy(),
+        },
+        run.figure("final_loss_by_seed"),
+        f"{what}: training loss after {cfg.num_epochs} epochs",
+        "final cross-entropy loss (nats)",
+        bins=30,
+    )
+    median = float(solved.float().median()) if len(solved) else float(cfg.num_epochs)
+    return {
+        "mlp_xor_seeds_solved_fraction": result.solved_fraction,
+        "mlp_xor_epochs_to_solve_median": median,
+    }
+
+
 def _fit_gate(cfg: XorConfig, run: Run, name: str, table, model_name: str, **kwargs):
-    """Full-batch Adam on a truth table with the sigmoid cross-entropy loss."""
+    """Full-batch Adam on a truth table with the sigmoid cross-entropy loss.
+
+    Returns:
+        The trainer; with engine=scratch also the NumPy twin trained the same way from the same
+        initial weights and its epoch losses (else None and []).
+    """
     model = run.model(name, model_name, **kwargs)
+    net = _scratch_twin(run, name, model) if cfg.engine == "scratch" else None
     trainer = run.trainer(name, model, optimizer="adam", lr=cfg.lr, loss="bce")
     run.fit(trainer, table.train, num_epochs=cfg.num_epochs, batch_size=None)
-    return trainer
+    losses = []
+    if net is not None:
+        num_rows = len(table.train[0])  # full batch
+        losses = _fit_scratch(run, name, net, table.train, "bce", cfg.num_epochs, num_rows, cfg.lr)
+    return trainer, net, losses
+
+
+def _scratch_twin(run: Run, name: str, model: torch.nn.Module) -> scratch.Sequential:
+    """The NumPy engine's copy of `model` as built, before either engine trains."""
+    return scratch.from_torch(model, rng=np.random.default_rng(derive_seed(run.seed, name)))
+
+
+def _fit_scratch(
+    run: Run,
+    name: str,
+    net: scratch.Sequential,
+    train: tuple[torch.Tensor, torch.Tensor],
+    loss: Literal["bce", "cross_entropy"],
+    num_epochs: int,
+    batch_size: int,
+    lr: float,
+    lr_schedule=None,
+) -> list[float]:
+    """Adam in the NumPy engine (float64), with BLAS held to torch's thread count.
+
+    Returns:
+        The mean training loss of every epoch.
+    """
+    X, y = train
+    if loss == "bce":
+        y_np, loss_fn = y.double().numpy()[:, None], scratch.bce_with_logits  # (N, 1) as logits
+    else:
+        y_np, loss_fn = y.numpy(), scratch.softmax_cross_entropy
+    rng = np.random.default_rng(derive_seed(run.seed, f"{name}-scratch-batches"))
+    optimizer = scratch.Adam(net, lr=lr)
+    with threadpool_limits(torch.get_num_threads(), user_api="blas"):
+        return scratch.fit(
+            net,
+            loss_fn,
+            optimizer,
+            X.double().numpy(),
+            y_np,
+            num_epochs,
+            batch_size,
+            rng,
+            lr_schedule=lr_schedule,
+        )
+
+
+def _scratch_accuracy(net: scratch.Sequential, test: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """Test accuracy of the NumPy twin: argmax of the logits, or logit > 0 for one output."""
+    X, y = test
+    logits = scratch.predict(net, X.double().numpy())  # (N, C)
+    y_pred = logits.argmax(1) if logits.shape[1] > 1 else (logits[:, 0] > 0).astype(np.int64)
+    return float((y_pred == y.numpy()).mean())
+
+
+def _draw_engines(run: Run, metrics: dict[str, float]) -> None:
+    """Every accuracy measured in both engines, side by side."""
+    keys = [k for k in metrics if f"scratch_{k}" in metrics]
+    plots.grouped_bars(
+        {
+            "PyTorch engine": [metrics[k] for k in keys],
+            "scratch engine (NumPy)": [metrics[f"scratch_{k}"] for k in keys],
+        },
+        [k.removesuffix("_accuracy").replace("_", " ") for k in keys],
+        run.figure("engines"),
+        "The same networks from the same initial weights in both engines",
+        "test accuracy, or fraction of initialisations solved",
+    )
 
 
 def _hidden_space_panel(model, X: torch.Tensor, y: torch.Tensor, gate: str) -> dict:
@@ -141,6 +279,7 @@ OPTIMIZER_RUNS = {
     topics=("SGD and its variants",),
     config=OptimizersConfig,
     quick={"num_epochs": 3, "per_sample_epochs": 1},
+    headline="test_accuracy_adam",
     implements=("dllab.engine.optim.make_optimizer",),
 )
 def optimizers(cfg: OptimizersConfig, run: Run) -> dict[str, float]:
@@ -205,6 +344,7 @@ class CapacityConfig:
     topics=("hidden units and capacity", "architecture design"),
     config=CapacityConfig,
     quick={"widths": (1, 8, 128), "depths": (1, 2), "num_epochs": 300},
+    headline="best_width_one_layer",
     implements=("dllab.models.mlp.MLP",),
 )
 def capacity(cfg: CapacityConfig, run: Run) -> dict[str, float]:
@@ -276,7 +416,8 @@ class ActivationsConfig:
     title="Hidden-unit activations in a deep MLP: accuracy and gradient flow",
     topics=("hidden units and capacity", "deep feed-forward networks"),
     config=ActivationsConfig,
-    quick={"num_epochs": 2, "num_layers": 6},
+    quick={"num_epochs": 4, "num_layers": 6},
+    headline="test_accuracy_relu",
     implements=("dllab.nn.activation",),
 )
 def activations(cfg: ActivationsConfig, run: Run) -> dict[str, float]:
@@ -333,6 +474,7 @@ class ClassifierConfig:
     batch_size: int = param(64, ge=1)
     lr: float = param(2e-3, gt=0)  # Adam, cosine schedule
     dropout: float = param(0.1, ge=0, lt=1)
+    engine: Engine = "torch"  # scratch: train the same MLP in dllab.scratch as well
 
 
 def _mlp_classifier(cfg: ClassifierConfig, run: Run, dataset: str, model_name: str) -> dict:
@@ -340,6 +482,7 @@ def _mlp_classifier(cfg: ClassifierConfig, run: Run, dataset: str, model_name: s
     ds = data.load(dataset, flatten=True)
     kwargs = {"dropout": cfg.dropout} if model_name == "digits_mlp" else {}
     model = run.model(model_name, model_name, **kwargs)
+    twin = _scratch_twin(run, model_name, model) if cfg.engine == "scratch" else None
     trainer, test = train_classifier(
         run,
         model_name,
@@ -362,7 +505,46 @@ def _mlp_classifier(cfg: ClassifierConfig, run: Run, dataset: str, model_name: s
         "true class",
         "test samples",
     )
-    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"]}
+    metrics = {"test_accuracy": test["accuracy"], "test_loss": test["loss"]}
+    if twin is not None:
+        metrics.update(_scratch_classifier(cfg, run, model_name, twin, trainer, ds))
+    return metrics
+
+
+def _scratch_classifier(
+    cfg: ClassifierConfig, run: Run, name: str, twin, trainer: Trainer, ds: data.Dataset
+) -> dict[str, float]:
+    """Train the NumPy twin as the trainer trained the model: Adam, the same batch size and the
+    trainer's own learning-rate schedule; its test accuracy, and both engines' loss curves."""
+    multiplier = trainer.scheduler.lr_lambdas[0]  # the trainer's cosine schedule (a LambdaLR)
+    losses = _fit_scratch(
+        run,
+        name,
+        twin,
+        ds.train,
+        "cross_entropy",
+        cfg.num_epochs,
+        cfg.batch_size,
+        cfg.lr,
+        lr_schedule=lambda step: cfg.lr * multiplier(step),
+    )
+    epochs = trainer.history.epochs
+    plots.lines(
+        {
+            "PyTorch engine": ([r["epoch"] for r in epochs], [r["loss"] for r in epochs]),
+            "scratch engine (NumPy)": (list(range(1, len(losses) + 1)), losses),
+        },
+        run.figure("engines_loss"),
+        "The same MLP from the same initial weights in both engines",
+        "epoch",
+        "training loss (cross-entropy, epoch mean)",
+        log_y=True,
+    )
+    return {
+        "scratch_test_accuracy": _scratch_accuracy(twin, ds.test),
+        "scratch_train_loss": losses[-1],
+        "train_loss": epochs[-1]["loss"],
+    }
 
 
 @experiment(
@@ -371,11 +553,13 @@ def _mlp_classifier(cfg: ClassifierConfig, run: Run, dataset: str, model_name: s
     title="A deep feed-forward classifier on the 8x8 digits",
     topics=("deep feed-forward networks",),
     config=ClassifierConfig,
-    quick={"num_epochs": 5},
+    quick={"num_epochs": 15},
     implements=("dllab.models.mlp.digits_mlp",),
 )
 def digits_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
-    """A 64-128-64-10 ReLU network on scikit-learn's real handwritten 8x8 digits."""
+    """A 64-128-64-10 ReLU network on scikit-learn's real handwritten 8x8 digits. With
+    `engine=scratch` the same network, from the same initial weights, also trains in the NumPy
+    engine `dllab.scratch` (hand-written backward passes) and both test accuracies are reported."""
     return _mlp_classifier(cfg, run, "digits", "digits_mlp")
 
 
@@ -385,138 +569,10 @@ def digits_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     title="The MNIST-1D MLP baseline",
     topics=("deep feed-forward networks",),
     config=ClassifierConfig,
-    quick={"num_epochs": 3},
+    quick={"num_epochs": 25},
     references={"test_accuracy": Reference(0.68, "Greydanus 2020, MNIST-1D MLP")},
     implements=("dllab.models.mlp.mnist1d_mlp",),
 )
 def mnist1d_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     """The MNIST-1D paper's 40-100-100-10 MLP (Greydanus, 2020, "Scaling down deep learning")."""
     return _mlp_classifier(cfg, run, "mnist1d", "mnist1d_mlp")
-
-
-@dataclass
-class BackpropConfig:
-    x1: float = 1.0  # the input (an XOR corner)
-    x2: float = 0.0
-    target: float = 1.0  # XOR(1, 0)
-    lr: float = param(0.5, gt=0)  # one gradient-descent step
-
-
-# The 2-2-1 sigmoid network's starting weights, small and asymmetric so every number differs.
-BACKPROP_WEIGHTS = {
-    "W1": [[0.15, 0.20], [0.25, 0.30]],  # (hidden, input)
-    "b1": [0.35, 0.35],
-    "w2": [0.40, 0.45],  # (hidden,)
-    "b2": [0.60],
-}
-
-
-def chain_rule(x: torch.Tensor, y: torch.Tensor, p: dict[str, torch.Tensor]) -> tuple[dict, dict]:
-    """Forward and backward pass of a 2-2-1 sigmoid network with L = ½(ŷ - y)², by hand.
-
-    Returns:
-        (values of the forward pass, gradients dL/dθ for every parameter θ).
-    """
-    z1 = p["W1"] @ x + p["b1"]  # (2,) hidden pre-activations
-    h = torch.sigmoid(z1)
-    z2 = p["w2"] @ h + p["b2"]  # (1,)
-    y_hat = torch.sigmoid(z2)
-    loss = 0.5 * ((y_hat - y) ** 2).sum()
-    dy_hat = y_hat - y  # dL/dŷ
-    dz2 = dy_hat * y_hat * (1 - y_hat)  # σ'(z) = σ(z)(1 - σ(z))
-    dh = dz2 * p["w2"]  # dL/dh = dL/dz2 · w2
-    dz1 = dh * h * (1 - h)
-    grads = {"W1": torch.outer(dz1, x), "b1": dz1, "w2": dz2 * h, "b2": dz2}
-    values = {
-        "z1": z1,
-        "h": h,
-        "z2": z2,
-        "y_hat": y_hat,
-        "loss": loss,
-        "dL/dy_hat": dy_hat,
-        "dL/dz2": dz2,
-        "dL/dh": dh,
-        "dL/dz1": dz1,
-    }
-    return values, grads
-
-
-@experiment(
-    "backprop",
-    unit=1,
-    title="Backpropagation by hand: the chain rule on a 2-2-1 network",
-    topics=("backpropagation",),
-    config=BackpropConfig,
-    quick={},
-    implements=("dllab.experiments.unit1.chain_rule",),
-)
-def backprop(cfg: BackpropConfig, run: Run) -> dict[str, float]:
-    """One forward pass of a 2-2-1 sigmoid network, the squared-error loss, every gradient by the
-    chain rule (Rumelhart, Hinton & Williams, 1986) checked against PyTorch autograd, and one
-    gradient-descent step that lowers the loss. The steps are written to backprop.txt."""
-    x = torch.tensor([cfg.x1, cfg.x2], dtype=torch.float64)
-    y = torch.tensor([cfg.target], dtype=torch.float64)
-    params = {
-        k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
-        for k, v in BACKPROP_WEIGHTS.items()
-    }
-    values, grads = chain_rule(x, y, {k: v.detach() for k, v in params.items()})
-    autograd_loss = chain_rule(x, y, params)[0]["loss"]
-    autograd_loss.backward()
-    errors = {k: (grads[k] - params[k].grad).abs().max().item() for k in params}
-    updated = {k: (v.detach() - cfg.lr * grads[k]) for k, v in params.items()}
-    loss_after = chain_rule(x, y, updated)[0]["loss"].item()
-    lines = ["Forward pass"] + [f"  {k} = {v.tolist()}" for k, v in values.items()]
-    lines += ["Gradients: chain rule | autograd | |difference|"]
-    lines += [
-        f"  dL/d{k} = {grads[k].tolist()} | {params[k].grad.tolist()} | {errors[k]:.2e}"
-        for k in params
-    ]
-    lines += [
-        f"Update θ <- θ - {cfg.lr} dL/dθ: loss {values['loss'].item():.6f} -> {loss_after:.6f}"
-    ]
-    (run.folder / "backprop.txt").write_text("\n".join(lines) + "\n")
-    _draw_backprop(run, x, y, values, params, grads, loss_after)
-    flat_hand = torch.cat([grads[k].reshape(-1) for k in params]).numpy()
-    flat_auto = torch.cat([params[k].grad.reshape(-1) for k in params]).numpy()
-    names = [f"{k}[{i}]" for k in params for i in range(params[k].numel())]
-    plots.grouped_bars(
-        {"chain rule": flat_hand, "autograd": flat_auto},
-        names,
-        run.figure("gradients"),
-        "Every gradient: chain rule vs autograd",
-        "dL/dθ",
-    )
-    return {
-        "loss_before": values["loss"].item(),
-        "loss_after": loss_after,
-        "max_abs_error_vs_autograd": max(errors.values()),
-    }
-
-
-def _draw_backprop(run: Run, x, y, values: dict, params: dict, grads: dict, loss_after) -> None:
-    """The 2-2-1 network with every activation, weight and gradient written on it."""
-    W1, w2 = params["W1"].detach(), params["w2"].detach()
-    h, y_hat, dz1, dz2 = values["h"], values["y_hat"], values["dL/dz1"], values["dL/dz2"]
-    layers = [
-        [f"$x_{i + 1}$ = {x[i]:.2f}" for i in range(2)],
-        [f"$h_{j + 1}$ = {h[j]:.3f}\n∂L/∂$z_{j + 1}$ = {dz1[j]:.3g}" for j in range(2)],
-        [f"$\\hat y$ = {y_hat[0]:.3f}\ny = {y[0]:.0f}\n∂L/∂z = {dz2[0]:.3g}"],
-    ]
-    edges = [
-        (0, i, j, f"w={W1[j, i]:.2f}\n∂={grads['W1'][j, i]:.3g}")
-        for i in range(2)
-        for j in range(2)
-    ]
-    edges += [(1, j, 0, f"w={w2[j]:.2f}\n∂={grads['w2'][j]:.3g}") for j in range(2)]
-    title = (
-        f"Backpropagation on a 2-2-1 network: L = ½(ŷ - y)² = {values['loss'].item():.4f}, "
-        f"{loss_after:.4f} after one step"
-    )
-    plots.network_diagram(
-        layers,
-        edges,
-        run.figure("network"),
-        title,
-        layer_names=("input x", "hidden h = σ(W1 x + b1)", "output ŷ = σ(w2·h + b2)"),
-    )

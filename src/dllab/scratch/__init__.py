@@ -16,6 +16,7 @@ from dllab.scratch.conv import (
     col2im,
     im2col,
 )
+from dllab.scratch.convert import from_torch
 from dllab.scratch.gradcheck import check_against_torch, numerical_gradient
 from dllab.scratch.layers import (
     ELU,
@@ -70,6 +71,7 @@ __all__ = [
     "clip_grad_value",
     "col2im",
     "fit",
+    "from_torch",
     "im2col",
     "mse",
     "numerical_gradient",

@@ -23,6 +23,7 @@ def fit(
     num_epochs: int,
     batch_size: int,
     rng: np.random.Generator,
+    lr_schedule: Callable[[int], float] | None = None,
 ) -> list[float]:
     """Train `model` in place by mini-batch gradient descent.
 
@@ -31,16 +32,21 @@ def fit(
         loss_fn: `(y_hat, y) -> (loss, dL/dy_hat)`, e.g. `softmax_cross_entropy`.
         X, y: the training inputs (N, ...) and targets (N, ...).
         rng: shuffles the examples every epoch.
+        lr_schedule: the learning rate of optimizer step s (counted from 0), set before that
+            step (e.g. a cosine decay); None keeps `optimizer.lr`.
 
     Returns:
         The mean training loss of each epoch (batches weighted by their size).
     """
     model.train()
     history = []
+    steps_per_epoch = -(-len(X) // batch_size)  # ceil
     for epoch in range(num_epochs):
         order = rng.permutation(len(X))
         total = 0.0
         for start in range(0, len(X), batch_size):
+            if lr_schedule is not None:
+                optimizer.lr = lr_schedule(epoch * steps_per_epoch + start // batch_size)
             batch = order[start : start + batch_size]
             loss, dy_hat = loss_fn(model.forward(X[batch]), y[batch])
             if not np.isfinite(loss):
