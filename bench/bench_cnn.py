@@ -1,0 +1,150 @@
+"""CNNs on the CPU (issue 4): the MNIST-1D target and the Keras CIFAR-10 CNN's epoch.
+
+1. `mnist1d-cnn` (default config) over 3 seeds: test accuracy mean ± std and the CNN's training
+   time (wall and CPU) per seed; target >= 99.4% mean in <= 30 s of training each on 2 cores.
+2. One epoch of `keras_cifar_cnn` on 10,000 synthetic 3x32x32 images (batch 32, Adam) through
+   the Trainer and through a bare PyTorch loop (contiguous and channels-last), its FLOPs
+   counted by torch's FlopCounterMode (forward + backward), and the achieved GFLOP/s against
+   the machine's measured fp32 matmul throughput (2048 x 2048 products).
+
+    python -m bench cnn      # writes bench/results/cnn.json; BENCH_THREADS=1 for one thread
+"""
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from dllab.engine import Trainer
+from dllab.experiments import run_experiment
+from dllab.models import create_model
+
+RESULTS = Path(__file__).parent / "results" / "cnn.json"
+SEEDS = (0, 1, 2)
+N_IMAGES, BATCH = 10_000, 32
+
+
+def mnist1d_seeds() -> dict:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in SEEDS:
+            cpu = time.process_time()
+            folder = run_experiment("mnist1d-cnn", seed=seed, out=f"{tmp}/s{seed}", quiet=True)
+            cpu = time.process_time() - cpu
+            m = json.loads((folder / "metrics.json").read_text())
+            rows.append({"seed": seed, **m, "run_cpu_s": round(cpu, 1)})
+            print(
+                f"  seed {seed}: CNN {m['test_accuracy']:.4f}, MLP {m['mlp_test_accuracy']:.4f},"
+                f" CNN training {m['train_time_s']:.1f} s wall (whole run {cpu:.1f} s CPU)",
+                flush=True,
+            )
+    accs = [r["test_accuracy"] for r in rows]
+    times = [r["train_time_s"] for r in rows]
+    summary = {
+        "test_accuracy_mean": statistics.mean(accs),
+        "test_accuracy_std": statistics.stdev(accs),
+        "train_time_s_mean": statistics.mean(times),
+        "target": ">= 0.994 mean, <= 30 s each",
+        "met": statistics.mean(accs) >= 0.994 and max(times) <= 30,
+    }
+    print(
+        f"  mean {summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f},"
+        f" training {summary['train_time_s_mean']:.1f} s; target met: {summary['met']}"
+    )
+    return {"seeds": rows, **summary}
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def epoch_flops(X: torch.Tensor, y: torch.Tensor) -> float:
+    """Forward + backward FLOPs of one batch, times the number of batches."""
+    model = create_model("keras_cifar_cnn")
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(X[:BATCH]), y[:BATCH]).backward()
+    return counter.get_total_flops() * (len(X) / BATCH)
+
+
+def bare_epoch(X: torch.Tensor, y: torch.Tensor, channels_last: bool) -> float:
+    torch.manual_seed(0)
+    model = create_model("keras_cifar_cnn")
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        X = X.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    started = time.perf_counter()
+    for i in range(0, len(X), BATCH):
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH]).backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def trainer_epoch(X: torch.Tensor, y: torch.Tensor, channels_last: bool) -> float:
+    torch.manual_seed(0)
+    trainer = Trainer(
+        create_model("keras_cifar_cnn"), "adam", lr=1e-3, device="cpu", quiet=True,
+        channels_last=channels_last,
+    )  # fmt: skip
+    trainer.fit((X, y), num_epochs=1, batch_size=BATCH)
+    return trainer.history.epochs[-1]["time"]
+
+
+def keras_cifar_epoch() -> dict:
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(N_IMAGES, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (N_IMAGES,), generator=g)
+    flops = epoch_flops(X, y)
+    peak = matmul_gflops()
+    print(f"  fp32 matmul throughput: {peak:.1f} GFLOP/s; one epoch = {flops / 1e9:.1f} GFLOP")
+    result = {"epoch_gflop": flops / 1e9, "matmul_gflops": peak, "runs": {}}
+    for name, fn in (("bare PyTorch", bare_epoch), ("dllab Trainer", trainer_epoch)):
+        for channels_last in (False, True):
+            label = f"{name}{', channels-last' if channels_last else ''}"
+            seconds = fn(X, y, channels_last)
+            rate = flops / seconds / 1e9
+            result["runs"][label] = {"seconds": seconds, "gflops": rate, "of_peak": rate / peak}
+            print(f"  {label:32s} {seconds:6.2f} s  {rate:6.1f} GFLOP/s  {rate / peak:5.1%}")
+    return result
+
+
+def main() -> None:
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    torch.set_num_threads(threads)
+    machine = platform.processor() or platform.machine()
+    print(f"threads {threads}, {machine}, torch {torch.__version__}")
+    print("1. mnist1d-cnn (default config), 3 seeds")
+    mnist1d = mnist1d_seeds()
+    print(f"2. keras_cifar_cnn, one epoch of {N_IMAGES} images, batch {BATCH}, Adam")
+    cifar = keras_cifar_epoch()
+    RESULTS.parent.mkdir(exist_ok=True)
+    load = os.getloadavg()[0]
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "threads": threads,
+                "load_average": load,
+                "mnist1d_cnn": mnist1d,
+                "keras_cifar_cnn": cifar,
+            },
+            indent=2,
+        )
+    )
+    print(f"load average {load:.1f} (other processes share these cores); wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
