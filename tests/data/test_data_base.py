@@ -13,7 +13,7 @@ from dllab.errors import ConfigError, DataError
 EXPECTED = {
     "xor", "xnor", "and", "or", "circles", "moons", "spirals", "blobs", "ring8", "grid25",
     "digits", "mnist1d", "mnist", "fashion_mnist", "cifar10", "adding", "copy", "parity",
-    "mackey_glass", "chars", "python_tags",
+    "mackey_glass", "chars", "python_tags", "imdb",
 }  # fmt: skip
 
 

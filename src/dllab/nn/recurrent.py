@@ -37,7 +37,9 @@ def rnn_step(gi, h, weight_hh, bias_hh, nonlinearity: str = "tanh") -> torch.Ten
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)  # h_t = tanh(a_t)  (Elman)
 
 
-def lstm_step(gi, state, weight_hh, bias_hh) -> tuple[torch.Tensor, torch.Tensor]:
+def lstm_step(
+    gi: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weight_hh, bias_hh
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM step from gi = W_ih x_t + b_ih (B, 4H) and (h, c); returns (h_t, c_t)."""
     h, c = state
     a_i, a_f, a_g, a_o = (gi + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=1)  # 4 x (B, H)
