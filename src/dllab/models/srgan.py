@@ -1,0 +1,60 @@
+"""SRGAN's generator (Ledig et al., 2017, "Photo-Realistic Single Image Super-Resolution Using a
+Generative Adversarial Network", §2.2 and Fig. 4): a residual network on the low-resolution
+image (conv-BN-PReLU-conv-BN blocks with identity skips, a long skip around them), then
+sub-pixel convolution (PixelShuffle, Shi et al., 2016) to double the resolution. Its
+discriminator is a strided-convolution LeakyReLU network, as `dllab.models.dcgan`'s.
+"""
+
+import torch
+from torch import nn
+
+from dllab.models.registry import register_model
+
+
+class ResidualBlock(nn.Module):
+    """x + BN(conv(PReLU(BN(conv(x))))), 3x3 convolutions that keep (B, C, H, W)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.PReLU(channels),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class SRGenerator(nn.Module):
+    """Low-res images (B, C, H, W) -> (B, C, 2H, 2W) in [0, 1]."""
+
+    def __init__(self, in_channels: int = 1, channels: int = 32, num_blocks: int = 4):
+        super().__init__()
+        self.head = nn.Sequential(
+            nn.Conv2d(in_channels, channels, 3, padding=1), nn.PReLU(channels)
+        )
+        self.blocks = nn.Sequential(
+            *[ResidualBlock(channels) for _ in range(num_blocks)],
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+        self.upsample = nn.Sequential(
+            nn.Conv2d(channels, 4 * channels, 3, padding=1),  # (B, 4C, H, W)
+            nn.PixelShuffle(2),  # (B, C, 2H, 2W)
+            nn.PReLU(channels),
+            nn.Conv2d(channels, in_channels, 3, padding=1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)  # (B, C, H, W)
+        return self.upsample(h + self.blocks(h))  # long skip, then x2
+
+
+@register_model(input_shape=(1, 4, 4))
+def srgan_generator_digits(channels: int = 32, num_blocks: int = 4) -> SRGenerator:
+    """4x4 digits -> 8x8 digits: 4 residual blocks of 32 channels (Ledig et al. use 16 of 64)."""
+    return SRGenerator(1, channels, num_blocks)
