@@ -1,5 +1,6 @@
 """The training engine: Trainer, tasks (step functions), callbacks, checkpoints, optimizers."""
 
+from dllab.engine.augmented import Augmented
 from dllab.engine.callbacks import (
     Callback,
     EarlyStopping,
@@ -8,20 +9,25 @@ from dllab.engine.callbacks import (
     ModelCheckpoint,
     TensorBoardLogger,
 )
+from dllab.engine.gan import GAN, GANTask, SampleSnapshots
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.tasks import Reconstruction, Supervised, Task
 from dllab.engine.trainer import History, Trainer, resolve_device, seed_everything
 
 __all__ = [
+    "Augmented",
     "Callback",
     "ClipNorm",
     "ClipValue",
     "EarlyStopping",
+    "GAN",
+    "GANTask",
     "GradientNormMonitor",
     "History",
     "HistoryLogger",
     "ModelCheckpoint",
     "Reconstruction",
+    "SampleSnapshots",
     "Schedule",
     "Supervised",
     "Task",

@@ -36,6 +36,7 @@ class Experiment:
     fn: Callable[..., dict[str, float]]
     references: dict[str, Reference] = field(default_factory=dict)
     implements: tuple[str, ...] = ()  # modules/classes that implement the topics
+    headline: str | None = None  # the metric the tour's summary shows
 
     @property
     def description(self) -> str:
@@ -72,6 +73,7 @@ def experiment(
     quick: dict[str, Any],
     references: dict[str, Reference] | None = None,
     implements: tuple[str, ...] = (),
+    headline: str | None = None,
 ) -> Callable:
     """Register `fn(cfg, run) -> metrics` as experiment `name`."""
     unknown = [t for t in topics if t not in TOPICS[unit]]
@@ -84,7 +86,16 @@ def experiment(
         if name in _EXPERIMENTS:
             raise ValueError(f"experiment {name!r} is registered twice")
         entry = Experiment(
-            name, unit, title, tuple(topics), config, dict(quick), fn, references or {}, implements
+            name,
+            unit,
+            title,
+            tuple(topics),
+            config,
+            dict(quick),
+            fn,
+            references or {},
+            implements,
+            headline,
         )
         validate(entry.default_config())
         validate(entry.quick_config())
@@ -110,4 +121,4 @@ def get_experiment(name: str) -> Experiment:
 
 def _load_units() -> None:
     """Import the unit modules, which register their experiments (cheap: no work at import)."""
-    from dllab.experiments import unit1  # noqa: F401
+    from dllab.experiments import unit1, unit2, unit3, unit4, unit5, walkthroughs  # noqa: F401
