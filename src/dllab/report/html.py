@@ -113,12 +113,12 @@ def _read_json(path: Path, notes: list[str]) -> dict:
 
 
 def _read_history(path: Path, notes: list[str]) -> list[dict]:
-    """The records of history.jsonl; malformed lines are skipped and counted in `notes`."""
+    """The records of history.jsonl (none for a run that trains nothing); malformed lines are
+    skipped and counted in `notes`."""
 
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        notes.append(f"{path.name} is missing")
         return []
     records, bad = [], 0
     for line in filter(None, map(str.strip, text.splitlines())):
@@ -281,7 +281,7 @@ def _figures(run: Run, base: Path) -> str:
     for figure in figures:
         src, caption = _href(run.dir / figure, base), _e(_caption(figure))
         items.append(
-            f'<figure><a href="{src}"><img src="{src}" alt="{caption}" loading="lazy"></a>'
+            f'<figure><a href="{src}"><img src="{src}" alt="{caption}"></a>'
             f"<figcaption>{caption}</figcaption></figure>"
         )
     return '<div class="figures">\n' + "\n".join(items) + "\n</div>"
@@ -385,9 +385,12 @@ def render(run_dir: str | os.PathLike) -> Path:
 
 
 def _headline(run: Run) -> str:
-    """The first metric that has a published reference (else the first metric), with it."""
+    """The experiment's chosen headline metric, else the first one with a published reference,
+    else the first metric; with its reference."""
 
-    names = [name for name in run.references if name in run.metrics] or list(run.metrics)[:1]
+    chosen = [run.config.get("headline")] if run.config.get("headline") in run.metrics else []
+    referenced = [name for name in run.references if name in run.metrics]
+    names = chosen or referenced or list(run.metrics)[:1]
     if not names:
         return "—"
     name = names[0]
