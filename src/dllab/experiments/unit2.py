@@ -46,6 +46,7 @@ class Mnist1dConfig:
     topics=("convolution", "training a CNN", "normalization", "data augmentation"),
     config=Mnist1dConfig,
     quick={"num_epochs": 2, "width": 8, "mlp_epochs": 3},
+    headline="test_accuracy",
     references={
         "logistic_test_accuracy": Reference(0.32, "Greydanus 2020, MNIST-1D Table 1"),
         "mlp_test_accuracy": Reference(0.68, "Greydanus 2020, MNIST-1D Table 1"),
