@@ -189,9 +189,11 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "tour": cmd_tour, "report": cmd_re
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    succeeded = False
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
+        succeeded = True
     except DllabError as error:
         if debug:
             traceback.print_exc()
@@ -203,5 +205,5 @@ def main(argv: list[str] | None = None) -> int:
         if "torch.distributed" in sys.modules:  # under torchrun: leave the process group
             from dllab.engine import distributed
 
-            distributed.teardown()
+            distributed.teardown(wait=succeeded)
     return 0

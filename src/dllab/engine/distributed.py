@@ -65,9 +65,13 @@ def barrier() -> None:
         dist.barrier()
 
 
-def teardown() -> None:
-    """Leave the process group (a failed rank must not wait here for the others)."""
+def teardown(wait: bool = True) -> None:
+    """Leave the process group. With `wait`, every rank first meets at a barrier, so that no
+    rank destroys the group while another still talks to it (gloo then aborts the process);
+    a failed rank passes wait=False and leaves at once."""
     if dist.is_initialized():
+        if wait and is_distributed():
+            dist.barrier()
         dist.destroy_process_group()
 
 
