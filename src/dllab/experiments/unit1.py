@@ -11,7 +11,12 @@ from dllab import data, scratch
 from dllab.config import param
 from dllab.engine import GradientNormMonitor, Trainer
 from dllab.engine.multiseed import train_seeds
-from dllab.experiments.common import boundary_panel, confusion_matrix, train_classifier
+from dllab.experiments.common import (
+    boundary_panel,
+    confusion_matrix,
+    grid_over,
+    train_classifier,
+)
 from dllab.experiments.registry import Reference, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.models import create_model
@@ -109,6 +114,8 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
             hidden_panels,
             run.figure("hidden_representation"),
             "The MLP's hidden layer h = f(W1 x + b1): XOR becomes linearly separable",
+            xlabel="hidden unit $h_1$",
+            ylabel="hidden unit $h_2$",
         )
     if cfg.engine == "scratch":
         _draw_engines(run, metrics)
@@ -247,8 +254,8 @@ def _hidden_space_panel(model, X: torch.Tensor, y: torch.Tensor, gate: str) -> d
     output = layers[3]
     with torch.no_grad():
         H = hidden(X)  # (4, 2)
-        xx, yy = np.meshgrid(np.linspace(-1.3, 1.3, 150), np.linspace(-1.3, 1.3, 150))
-        grid = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32)
+        tanh_range = torch.tensor([[-1.0, -1.0], [1.0, 1.0]])  # corners of hidden space
+        xx, yy, grid = grid_over(tanh_range, resolution=150, margin=0.3)
         probs = torch.sigmoid(output(grid))[:, 0].numpy()
     title = f"{gate.upper()}: the four corners in hidden space"
     return {"title": title, "xx": xx, "yy": yy, "probs": probs, "X": H.numpy(), "y": y.numpy()}
