@@ -8,7 +8,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from dllab.errors import ConfigError, DataError
-from dllab.nn import ConvBlock, GlobalPool, MinPool, activation, conv, dropout, norm, pool
+from dllab.nn import (
+    ConvBlock,
+    GlobalPool,
+    MinPool,
+    activation,
+    conv,
+    dropout,
+    init_for_activation_,
+    norm,
+    pool,
+)
 from dllab.nn.dims import with_channel_axis
 
 
@@ -212,3 +222,31 @@ def test_with_channel_axis():
     assert with_channel_axis(torch.zeros(2, 8, 8), dims=2).shape == (2, 1, 8, 8)
     with pytest.raises(DataError, match="got shape"):
         with_channel_axis(torch.zeros(2, 1, 1, 40), dims=1)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "tanh"])
+def test_matched_init_keeps_the_signal_alive_through_a_deep_net(name):
+    torch.manual_seed(0)
+    deep = nn.Sequential(*[m for _ in range(20) for m in (nn.Linear(256, 256), activation(name))])
+    x = torch.randn(512, 256)
+    torch_default_std = deep(x).std(0).mean()  # how much the output varies with the input
+    init_for_activation_(deep, name)
+    matched_std = deep(x).std(0).mean()
+    assert matched_std > 0.1  # 20 layers on, the signal is still there
+    if name in ("relu", "leaky_relu"):
+        assert torch_default_std < 1e-3 < matched_std  # torch's default init loses it
+
+
+def test_sigmoid_loses_the_signal_even_with_glorot_init():
+    torch.manual_seed(0)
+    deep = nn.Sequential(*[m for _ in range(20) for m in (nn.Linear(256, 256), nn.Sigmoid())])
+    init_for_activation_(deep, "sigmoid")
+    assert deep(torch.randn(512, 256)).std(0).mean() < 1e-4  # σ' <= 1/4 at every layer
+
+
+def test_matched_init_zeroes_biases_and_rejects_unknown_names():
+    layer = nn.Linear(4, 4)
+    init_for_activation_(layer, "relu")
+    assert torch.equal(layer.bias, torch.zeros(4))
+    with pytest.raises(ConfigError, match="unknown activation"):
+        init_for_activation_(layer, "swishy")

@@ -20,6 +20,7 @@ from dllab.experiments.common import (
 from dllab.experiments.registry import Reference, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.models import create_model
+from dllab.nn import init_for_activation_
 from dllab.report import plots
 
 # torch: the PyTorch engine; scratch: also the NumPy engine `dllab.scratch`, from the same
@@ -415,6 +416,7 @@ class ActivationsConfig:
     num_hiddens: int = param(64, ge=1)  # units per hidden layer
     num_epochs: int = param(20, ge=1)
     lr: float = param(0.05, gt=0)  # plain SGD, so that vanishing gradients show
+    init: Literal["matched", "torch"] = "matched"  # He for ReLU-like, Glorot for sigmoid/tanh
 
 
 @experiment(
@@ -430,13 +432,17 @@ class ActivationsConfig:
 def activations(cfg: ActivationsConfig, run: Run) -> dict[str, float]:
     """A deep MLP on the digits with sigmoid, tanh, ReLU, Leaky ReLU and ELU hidden units, trained
     by plain SGD: the per-layer gradient norms show sigmoid's gradient vanishing towards the
-    input (its derivative is at most 1/4), while ReLU-like units keep it flowing."""
+    input (its derivative is at most 1/4), while ReLU-like units keep it flowing. Each net starts
+    from the initialisation made for its activation (`init=torch` shows what torch's default
+    does to a deep net)."""
     digits = data.load("digits", flatten=True)
     metrics, per_layer, curves = {}, {}, {}
     for act in ACTIVATIONS:
         model = run.model(
             act, "mlp", num_hiddens=(cfg.num_hiddens,) * cfg.num_layers, activation=act
         )
+        if cfg.init == "matched":
+            init_for_activation_(model, act)
         trainer, test = train_classifier(
             run,
             act,

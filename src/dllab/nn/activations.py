@@ -39,3 +39,29 @@ def activation(name: str | None, **kwargs) -> nn.Module:
         return _ACTIVATIONS[key](**kwargs)
     except TypeError as error:
         raise ConfigError(f"activation {key!r}: {error}") from None
+
+
+_RELU_FAMILY = {"relu": "relu", "leaky_relu": "leaky_relu", "elu": "relu", "prelu": "leaky_relu"}
+
+
+def init_for_activation_(model: nn.Module, name: str) -> nn.Module:
+    """Initialise every Linear/Conv weight for the activation that follows it, in place.
+
+    ReLU-like units get He (Kaiming) normal init, Var(w) = 2 / fan_in (He et al., 2015,
+    "Delving Deep into Rectifiers", eq. 10); sigmoid and tanh get Glorot (Xavier) normal init,
+    Var(w) = gain² · 2 / (fan_in + fan_out) (Glorot & Bengio, 2010, eq. 16). Biases start at 0.
+    Torch's own default (uniform, Var(w) = 1 / (3 fan_in)) shrinks a deep ReLU net's signal
+    about sixfold in variance per layer.
+    """
+    activation(name)  # unknown names fail here, with the usual message
+    for layer in model.modules():
+        if not isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            continue
+        if name in _RELU_FAMILY:
+            nn.init.kaiming_normal_(layer.weight, nonlinearity=_RELU_FAMILY[name])
+        else:
+            gain = nn.init.calculate_gain(name if name in ("sigmoid", "tanh") else "linear")
+            nn.init.xavier_normal_(layer.weight, gain=gain)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+    return model
