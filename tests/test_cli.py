@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from dllab.cli import main
+from dllab.experiments.tour import SHOWCASE
 
 
 def run_cli(capsys, *argv):
@@ -120,6 +121,26 @@ def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
     assert broken_config["status"] == "failed"
     assert json.loads((tmp_path / "tour" / "digits-mlp" / "metrics.json").read_text())
     assert "failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stop", SHOWCASE, ids=lambda stop: stop.name)
+def test_every_tour_setting_applies_to_its_quick_config(stop):
+    from dllab.config import apply_overrides
+    from dllab.experiments.registry import get_experiment
+
+    quick = get_experiment(stop.name).quick_config()
+    assert apply_overrides(quick, list(stop.settings)) is not None  # ConfigError if stale
+    assert stop.seconds > 0
+
+
+def test_tour_eta_scales_the_measured_seconds_by_this_machines_pace(capsys, tmp_path):
+    from dllab.experiments import tour
+
+    tour.run_tour(out=str(tmp_path / "tour"), quiet=True, names=("backprop", "bptt"))
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    assert lines[0].startswith("[1/2] backprop (0 s so far, about 3 s left)")
+    assert lines[1].startswith("[2/2] bptt") and "s left)" in lines[1]
+    assert tour._pace(10.0, 5.0) == 2.0 and tour._pace(0.0, 0.0) == 1.0
 
 
 def test_progress_prints_plain_lines_when_not_a_terminal(capsys):
