@@ -334,3 +334,13 @@ def test_render_index_groups_by_unit_and_links_each_report(tmp_path):
     srcs = [attrs["src"] for tag, attrs in checker.tags if tag == "img"]
     assert "../runs/xor/figures/decision_boundaries.png" in srcs and len(srcs) == 4 * 3
     assert "(published 0.94)" in text  # headline metric with its reference
+
+
+def test_index_headline_shows_each_chosen_metric_with_its_reference(tmp_path):
+    both = make_run(tmp_path / "runs", "both", headline=["train_loss", "test_accuracy"])
+    old = make_run(tmp_path / "runs", "old", headline="train_loss")  # a run from before lists
+    text = render_index([both, old], tmp_path / "index.html", title="t").read_text()
+    assert (
+        "<code>train_loss</code> 0.05 · <code>test_accuracy</code> 0.9712 (published 0.94)" in text
+    )
+    assert text.count("<code>train_loss</code> 0.05") == 2

@@ -36,7 +36,7 @@ class Experiment:
     fn: Callable[..., dict[str, float]]
     references: dict[str, Reference] = field(default_factory=dict)
     implements: tuple[str, ...] = ()  # modules/classes that implement the topics
-    headline: str | None = None  # the metric the tour's summary shows
+    headline: tuple[str, ...] = ()  # the metrics the tour's summary shows, side by side
 
     @property
     def description(self) -> str:
@@ -73,7 +73,7 @@ def experiment(
     quick: dict[str, Any],
     references: dict[str, Reference] | None = None,
     implements: tuple[str, ...] = (),
-    headline: str | None = None,
+    headline: str | tuple[str, ...] = (),
 ) -> Callable:
     """Register `fn(cfg, run) -> metrics` as experiment `name`."""
     unknown = [t for t in topics if t not in TOPICS[unit]]
@@ -95,7 +95,7 @@ def experiment(
             fn,
             references or {},
             implements,
-            headline,
+            (headline,) if isinstance(headline, str) else tuple(headline),
         )
         validate(entry.default_config())
         validate(entry.quick_config())

@@ -243,7 +243,7 @@ def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.dev
         "torch_version": torch.__version__,
         "config": to_dict(config),
         "references": {k: asdict(r) for k, r in exp.references.items()},
-        "headline": exp.headline,
+        "headline": list(exp.headline),
     }
 
 

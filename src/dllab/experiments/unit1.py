@@ -48,6 +48,7 @@ class XorConfig:
     quick={"num_epochs": 400, "restarts": 5},
     references={"perceptron_xor_accuracy": Reference(0.75, "Minsky & Papert 1969 (at most 3/4)")},
     implements=("dllab.models.mlp.perceptron", "dllab.models.mlp.xor_mlp"),
+    headline=("perceptron_xor_accuracy", "mlp_xor_accuracy"),
 )
 def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
     """A single-layer perceptron draws one straight line, so it learns AND and OR but not XOR or
@@ -287,7 +288,7 @@ OPTIMIZER_RUNS = {
     topics=("SGD and its variants",),
     config=OptimizersConfig,
     quick={"num_epochs": 3, "per_sample_epochs": 1},
-    headline="test_accuracy_adam",
+    headline=("test_accuracy_full_batch_gd", "test_accuracy_adam"),
     implements=("dllab.engine.optim.make_optimizer",),
 )
 def optimizers(cfg: OptimizersConfig, run: Run) -> dict[str, float]:
@@ -352,7 +353,7 @@ class CapacityConfig:
     topics=("hidden units and capacity", "architecture design"),
     config=CapacityConfig,
     quick={"widths": (1, 8, 128), "depths": (1, 2), "num_epochs": 300},
-    headline="best_width_one_layer",
+    headline=("train_error_d1_w128", "test_error_d1_w128"),
     implements=("dllab.models.mlp.MLP",),
 )
 def capacity(cfg: CapacityConfig, run: Run) -> dict[str, float]:
@@ -426,7 +427,7 @@ class ActivationsConfig:
     topics=("hidden units and capacity", "deep feed-forward networks"),
     config=ActivationsConfig,
     quick={"num_epochs": 4, "num_layers": 6},
-    headline="test_accuracy_relu",
+    headline=("test_accuracy_sigmoid", "test_accuracy_relu"),
     implements=("dllab.nn.activation",),
 )
 def activations(cfg: ActivationsConfig, run: Run) -> dict[str, float]:

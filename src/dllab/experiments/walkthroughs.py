@@ -94,6 +94,7 @@ def scratch_gradients(x: np.ndarray, y: np.ndarray, weights: dict) -> dict[str, 
     config=BackpropConfig,
     quick={},
     implements=("dllab.experiments.walkthroughs.chain_rule", "dllab.scratch.layers"),
+    headline="max_abs_error_vs_autograd",
 )
 def backprop(cfg: BackpropConfig, run: Run) -> dict[str, float]:
     """One forward pass of a 2-2-1 sigmoid network, the squared-error loss, every gradient by the
@@ -273,6 +274,7 @@ def _norm_by_distance(jacobians: np.ndarray) -> np.ndarray:
     config=BpttConfig,
     quick={},
     implements=("dllab.scratch.recurrent", "dllab.experiments.walkthroughs._rnn_product"),
+    headline=("rnn_jacobian_norm_far_rho0.5", "rnn_jacobian_norm_far_rho3"),
 )
 def bptt(cfg: BpttConfig, run: Run) -> dict[str, float]:
     """Backpropagation through time multiplies one Jacobian per step: the error reaching h_t from

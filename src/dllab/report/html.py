@@ -385,15 +385,18 @@ def render(run_dir: str | os.PathLike) -> Path:
 
 
 def _headline(run: Run) -> str:
-    """The experiment's chosen headline metric, else the first one with a published reference,
-    else the first metric; with its reference."""
+    """The experiment's headline metrics (e.g. a baseline and ours), else the first metric with a
+    published reference, else the first metric; each with its reference."""
 
-    chosen = [run.config.get("headline")] if run.config.get("headline") in run.metrics else []
+    chosen = run.config.get("headline") or []
+    chosen = [chosen] if isinstance(chosen, str) else chosen  # runs written before 2026-11
+    names = [name for name in chosen if name in run.metrics]
     referenced = [name for name in run.references if name in run.metrics]
-    names = chosen or referenced or list(run.metrics)[:1]
-    if not names:
-        return "—"
-    name = names[0]
+    names = names or referenced[:1] or list(run.metrics)[:1]
+    return " · ".join(_headline_metric(run, name) for name in names) or "—"
+
+
+def _headline_metric(run: Run, name: str) -> str:
     text = f"<code>{_e(name)}</code> {_e(_fmt(run.metrics[name]))}"
     if name in run.references:
         text += f" (published {_e(_fmt(_reference(run.references[name])[0]))})"
