@@ -43,6 +43,7 @@ def test_quick_config_writes_metrics_figures_and_report(quick_runs, name):
             assert image.width > 300 and image.height > 200
     config = json.loads((folder / "config.json").read_text())
     assert config["status"] == "ok" and config["experiment"] == name
+    assert set(config["headline"]) <= set(metrics), "headline metrics must be reported"
     assert (folder / "report.html").stat().st_size > 1000
 
 
