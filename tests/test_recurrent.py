@@ -1,6 +1,7 @@
 """Explicit cells against PyTorch's, the recurrent patterns, BPTT gradients, and Seq2Seq."""
 
 import copy
+import math
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from dllab.nn.recurrent import (
     GRUCell,
     LSTMCell,
     RNNCell,
+    chrono_init_,
     detach_state,
     hidden_grads,
     make_recurrent,
@@ -292,3 +294,17 @@ def test_seq2seq_learns_to_reverse_two_sequences(cell):
         loss.backward()
         optimizer.step()
     assert torch.equal(model.generate(src, max_len=5, start_token=0), tgt)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_chrono_init_spreads_forget_gate_memory_up_to_max_len(fused):
+    torch.manual_seed(0)
+    lstm = make_recurrent("lstm", 3, 16, num_layers=2, bidirectional=True, fused=fused)
+    chrono_init_(lstm, max_len=100)
+    for name, bias in lstm.named_parameters():
+        i, f = bias[:16], bias[16:32]
+        if name.startswith("bias_ih"):
+            assert torch.all(f >= 0) and torch.all(f <= math.log(99)) and torch.equal(i, -f)
+            assert f.max() > math.log(50)  # some cells remember for more than 50 steps
+        elif name.startswith("bias_hh"):
+            assert torch.all(bias[:32] == 0)

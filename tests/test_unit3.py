@@ -15,16 +15,18 @@ from dllab.engine.tasks import Supervised
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
 from dllab.experiments.syllabus import TOPICS
-from dllab.experiments.unit3 import (
+from dllab.experiments.unit3.classification import write_synthetic_reviews
+from dllab.experiments.unit3.memory import SolvedOrOutOfTime
+from dllab.experiments.unit3.seq2seq import (
     BOS,
     DIGIT0,
     EOS,
     Seq2SeqConfig,
     digit_pairs,
     recursive_forecast,
-    write_synthetic_reviews,
 )
 from dllab.models import create_model
+from dllab.nn.recurrent import flush_denormals
 
 UNIT3 = [e.name for e in list_experiments(3)]
 
@@ -60,6 +62,37 @@ def test_adding_problem_lstm_and_gru_solve_it_the_rnn_does_not(quick):
     assert m["test_mse_lstm"] < 0.02 and m["test_mse_gru"] < 0.02
     assert m["test_mse_rnn"] > 5 * max(m["test_mse_lstm"], m["test_mse_gru"])
     assert m["steps_to_solve_gru"] > 0 and m["steps_to_solve_lstm"] > 0
+    # solved cells stop early, at the end of an epoch; the RNN trains all 8 epochs
+    assert m["train_steps_rnn"] == 8 * 63  # 2000 sequences in batches of 32: 63 steps
+    assert m["steps_to_solve_gru"] <= m["train_steps_gru"] < m["train_steps_rnn"]
+
+
+class _Trainer:
+    stop_training = False
+
+
+@pytest.mark.parametrize(
+    ("record", "threshold", "budget_s", "stops"),
+    [
+        ({"loss": 0.005, "time": 10.0, "epoch": 1}, 0.01, None, True),  # solved
+        ({"loss": 0.05, "time": 10.0, "epoch": 1}, 0.01, None, False),
+        ({"loss": 0.005, "time": 10.0, "epoch": 1}, None, None, False),  # no early stop
+        ({"loss": 0.05, "time": 20.0, "epoch": 2}, 0.01, 29.0, True),  # next epoch ends at 30 s
+        ({"loss": 0.05, "time": 20.0, "epoch": 2}, 0.01, 31.0, False),
+    ],
+)
+def test_memory_tasks_stop_when_solved_or_out_of_time(record, threshold, budget_s, stops):
+    trainer = _Trainer()
+    SolvedOrOutOfTime(threshold, budget_s).on_epoch_end(trainer, record)
+    assert trainer.stop_training is stops
+
+
+def test_flush_denormals_zeroes_subnormal_floats_inside_the_block_only():
+    tiny = torch.tensor([1e-40])  # subnormal in float32 (smallest normal: 1.2e-38)
+    with flush_denormals() as supported:
+        inside = tiny * 1.0
+    assert inside.item() == (0.0 if supported else tiny.item())
+    assert (tiny * 1.0).item() == tiny.item() > 0
 
 
 def test_copy_task_gated_cells_recall_better_than_the_rnn(quick):
@@ -77,6 +110,9 @@ def test_vanishing_gradients_and_clipping(quick):
     assert m["diverged_without_clipping"] == 1 and m["divergence_step_without_clipping"] >= 1
     assert m["diverged_with_clipping"] == 0 and m["test_mse_with_clipping"] < 1.0
     assert m["clipped_fraction"] > 0
+    assert m["diverged_clip_by_value"] == 0 and m["test_mse_clip_by_value"] < 1.0
+    assert m["clipped_fraction_by_value"] > 0
+    assert m["max_grad_norm_clip_by_value"] > 100  # logged before clipping
     names = {p.stem for p in (folder / "figures").glob("*.png")}
     assert {f"grad_heatmap_{k}" for k in ("rnn_tanh", "rnn_relu", "lstm", "gru")} <= names
 
