@@ -44,10 +44,21 @@ SHOWCASE = (
     # III: BPTT, vanishing gradients and clipping, LSTM/GRU memory, bidirectional, seq2seq
     Showcase("bptt", (), 2),
     Showcase("vanishing-gradients"),
-    Showcase("adding-problem"),
-    Showcase("bidirectional"),
+    Showcase("adding-problem", ("T=50", "num_hiddens=64", "num_train=5000", "batch_size=64"), 11),
+    Showcase("bidirectional", ("data.max_chars=100000", "num_hiddens=64", "num_epochs=5"), 10),
     Showcase("seq2seq"),
-    Showcase("char-lm"),
+    Showcase(
+        "char-lm",
+        (
+            "data.max_chars=300000",
+            "num_hiddens=128",
+            "batch_size=32",
+            "bptt=64",
+            "num_epochs=3",
+            "lr=0.003",
+        ),
+        8,
+    ),
     # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
     Showcase("gan-2d"),
     Showcase("cgan-digits"),

@@ -62,6 +62,7 @@ class Mnist1dGruConfig:
     quick={"num_hiddens": 64, "num_epochs": 4, "batch_size": 64},
     references={"test_accuracy": Reference(0.91, "Greydanus 2020, MNIST-1D, GRU baseline")},
     implements=("dllab.models.rnn.gru",),
+    headline="test_accuracy",
 )
 def mnist1d_gru(cfg: Mnist1dGruConfig, run: Run) -> dict[str, float]:
     """Each MNIST-1D signal, 40 numbers, is read `patch` numbers per step (X (N, 40 / patch,
@@ -183,6 +184,7 @@ def write_synthetic_reviews(root: Path, per_label: int, seed: int) -> Path:
         "lr": 1e-2,
     },
     implements=("dllab.data.imdb.imdb", "dllab.models.rnn.bigru"),
+    headline="test_accuracy",
 )
 def sentiment(cfg: SentimentConfig, run: Run) -> dict[str, float]:
     """Positive or negative from the words of a movie review (Maas et al. 2011), read by a

@@ -55,6 +55,7 @@ class CharLMConfig:
         "sample_len": 80,
     },
     implements=("dllab.engine.sequence.TruncatedBPTT", "dllab.models.rnn.char_lstm"),
+    headline=("unigram_bpc", "test_bpc"),
 )
 def char_lm(cfg: CharLMConfig, run: Run) -> dict[str, float]:
     """Next-character prediction on a long text (default: Python standard-library source) cut
@@ -163,6 +164,7 @@ class BidirectionalConfig:
     config=BidirectionalConfig,
     quick={"data": {"max_chars": 20_000}, "cells": ("gru",), "num_hiddens": 32, "num_epochs": 3},
     implements=("dllab.models.rnn.RecurrentNet", "dllab.data.text.python_token_tags"),
+    headline=("test_accuracy_uni", "test_accuracy_bi"),
 )
 def bidirectional(cfg: BidirectionalConfig, run: Run) -> dict[str, float]:
     """Every character of Python source is labelled with the type of the token it belongs to

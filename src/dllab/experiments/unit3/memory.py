@@ -210,6 +210,7 @@ def _draw_memory(
         "dllab.data.sequences.adding",
         "dllab.nn.recurrent.chrono_init_",
     ),
+    headline=("test_mse_rnn", "test_mse_lstm", "test_mse_gru"),
 )
 def adding_problem(cfg: MemoryConfig, run: Run) -> dict[str, float]:
     """Two of T random numbers are marked; the net must output their sum after the last step
@@ -243,6 +244,7 @@ def _copy_baseline(cfg: CopyConfig) -> Callable[[int], float]:
     config=CopyConfig,
     quick={**MEMORY_QUICK, "copy_len": 3, "num_symbols": 4, "num_epochs": 10},
     implements=("dllab.models.rnn.RecurrentNet", "dllab.data.sequences.copy"),
+    headline=("recall_accuracy_rnn", "recall_accuracy_lstm", "recall_accuracy_gru"),
 )
 def copy_task(cfg: CopyConfig, run: Run) -> dict[str, float]:
     """K symbols, T - 1 blanks, a delimiter, then the net must write the K symbols back

@@ -68,6 +68,7 @@ def digit_pairs(cfg: Seq2SeqConfig, n: int, seed: int):
     config=Seq2SeqConfig,
     quick={"max_len": 5, "num_train": 3_000, "num_test": 500, "num_hiddens": 64, "num_epochs": 4},
     implements=("dllab.models.seq2seq.Seq2Seq", "dllab.engine.sequence.TeacherForcing"),
+    headline="exact_match",
 )
 def seq2seq(cfg: Seq2SeqConfig, run: Run) -> dict[str, float]:
     """Many-to-many with different lengths: an LSTM encoder reads a digit string of 3 to 10
@@ -154,6 +155,7 @@ def recursive_forecast(one_step, X: torch.Tensor, horizon: int) -> torch.Tensor:
     config=ForecastConfig,
     quick={"length": 800, "horizon": 10, "num_hiddens": 16, "num_epochs": 30, "window": 20},
     implements=("dllab.data.sequences.mackey_glass",),
+    headline=("rmse_multi_step_last_value", "rmse_multi_step_ar", "rmse_multi_step_rnn"),
 )
 def forecasting(cfg: ForecastConfig, run: Run) -> dict[str, float]:
     """One-step and multi-step forecasts of the chaotic Mackey-Glass series (tau = 17): a
