@@ -1,15 +1,23 @@
 """Engine overhead and hardware efficiency: `Trainer.fit` against a hand-written PyTorch loop.
 
-Both sides train copies of the same initial model with Adam on the same data in the same batch
-order (the Trainer's seeded permutation, replayed by the plain loop), so their losses agree to
-the last bit and only the engine differs: logging, callbacks, the divergence guard. Cases: the
-notes' Keras CIFAR CNN on synthetic 32x32x3 images, the digits MLP, an LSTM on the adding
-problem. Each round trains one epoch with each side in turn (alternating, so machine load hits
-both alike); the median over rounds is reported, wall and CPU time. Then:
+Every figure is measured side by side in one run: the sides take turns (A, B, B, A, A, B...),
+so that machine load hits them alike, and the median over the rounds is reported, wall and CPU
+time, with the load average before and after. Threads: 1 unless a table says otherwise.
 
-- threads: the Trainer's epoch time with 1 and 2 threads for each case;
-- hardware efficiency: FLOP/s of the CNN's training step (FLOPs counted by torch's
-  FlopCounterMode) against the fp32 matmul throughput measured on the same threads.
+- overhead: the Trainer against the minimal loop one writes by hand (shuffle, slice, forward,
+  loss, backward, step), on copies of the same model with the same optimizer, memory layout,
+  data and batch order, so that their losses agree and only the engine differs (logging,
+  callbacks, the divergence guard). Cases: the notes' Keras CIFAR CNN on 32x32x3 images, the
+  digits MLP, an LSTM on the adding problem. Target: at most 1.05x.
+- defaults: the Trainer's defaults (channels_last for CNNs on the CPU, fused Adam) against the
+  textbook loop (NCHW, `torch.optim.Adam` as constructed by default).
+- layout: channels_last against NCHW for a CNN of each unit (classifiers, an autoencoder, a
+  GAN generator), the evidence for the Trainer's default.
+- threads: the Trainer's epoch time with 1 and 2 threads.
+- efficiency: achieved FLOP/s of the CNN's training step (forward + backward FLOPs counted by
+  torch's FlopCounterMode; the optimizer's elementwise work is not counted) against the fp32
+  matmul throughput of a 2048x2048 `torch.mm` timed in the same rounds on the same threads,
+  for each speed idea; then one full epoch of 10,000 images through `Trainer.fit`.
 
 Writes bench/results/engine.json.
 """
@@ -26,16 +34,19 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from dllab import data
-from dllab.engine import Trainer, seed_everything
+from dllab.engine import Trainer, make_optimizer, seed_everything
+from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
+from dllab.models.registry import model_entry
 
-ROUNDS = 9
+ROUNDS = 15
 SEED = 0
 OUT = Path(__file__).parent / "results" / "engine.json"
+LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}
 
 
 def cases() -> dict:
-    """name -> (model builder, (X, y), loss, batch_size); each about 0.1-0.5 s an epoch."""
+    """name -> (model builder, (X, y), loss, batch_size); each about 0.02-0.2 s an epoch."""
     g = torch.Generator().manual_seed(0)
     images = torch.randn(256, 3, 32, 32, generator=g)
     digits = data.load("digits").train
@@ -52,7 +63,30 @@ def cases() -> dict:
     }
 
 
-LOSSES = {"cross_entropy": F.cross_entropy, "mse": lambda y_hat, y: F.mse_loss(y_hat, y)}
+def side_by_side(sides: dict, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
+    """Run each side's callable once per round, taking turns, after one warm-up round.
+
+    Returns:
+        side -> {"wall_s": median wall seconds, "cpu_s": median CPU seconds, "value": the last
+        value the callable returned}.
+    """
+    names = list(sides)
+    samples = {name: [] for name in names}
+    values = {}
+    for round_ in range(rounds + 1):
+        for name in names if round_ % 2 else names[::-1]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            values[name] = sides[name]()
+            if round_ > 0:
+                samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    return {
+        name: {
+            "wall_s": statistics.median(s[0] for s in samples[name]),
+            "cpu_s": statistics.median(s[1] for s in samples[name]),
+            "value": values[name],
+        }
+        for name in names
+    }
 
 
 def plain_epoch(model, opt, X, y, loss_fn, batch_size: int, generator) -> float:
@@ -70,18 +104,27 @@ def plain_epoch(model, opt, X, y, loss_fn, batch_size: int, generator) -> float:
     return (total / len(X)).item()
 
 
-def compare(build, train_data, loss: str, batch_size: int) -> dict:
-    """Median seconds per epoch of the Trainer and of the plain loop, and their loss gap."""
+def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook: bool) -> dict:
+    """Seconds per epoch of the Trainer and of the plain loop on twin models, and their loss gap.
+
+    textbook=False gives the loop the Trainer's optimizer (`make_optimizer`) and memory layout,
+    which leaves only the engine's overhead; textbook=True gives it `torch.optim.Adam`'s
+    defaults and the NCHW layout, as a tutorial would.
+    """
     seed_everything(SEED)
     model = build()
     twin = build()
     twin.load_state_dict(model.state_dict())
     X, y = (torch.as_tensor(t) for t in train_data)
     trainer = Trainer(model, "adam", loss, metrics=(), lr=1e-3, device="cpu", seed=SEED, quiet=True)
-    opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
+    if textbook:
+        opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
+    else:
+        opt = make_optimizer("adam", twin.parameters(), 1e-3, 0.0)
+        if trainer.channels_last:
+            twin = twin.to(memory_format=torch.channels_last)
+            X = X.contiguous(memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(SEED)
-    times = {"trainer": [], "plain": []}
-    gaps = []
 
     def run_trainer():
         trainer.fit((X, y), num_epochs=trainer.epoch + 1, batch_size=batch_size)
@@ -90,131 +133,274 @@ def compare(build, train_data, loss: str, batch_size: int) -> dict:
     def run_plain():
         return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
 
-    sides = {"trainer": run_trainer, "plain": run_plain}
-    for round_ in range(ROUNDS + 1):  # round 0 warms up and is not counted
-        order = list(sides) if round_ % 2 else list(reversed(sides))  # who goes first alternates
-        losses = {}
-        for side in order:
-            wall, cpu = time.perf_counter(), time.process_time()
-            losses[side] = sides[side]()
-            if round_ > 0:
-                times[side].append((time.perf_counter() - wall, time.process_time() - cpu))
-        gaps.append(abs(losses["trainer"] - losses["plain"]))
-    row = {}
-    for side, samples in times.items():
-        row[f"{side}_s"] = statistics.median(s[0] for s in samples)
-        row[f"{side}_cpu_s"] = statistics.median(s[1] for s in samples)
-    row["ratio"] = row["trainer_s"] / row["plain_s"]
-    row["max_loss_gap"] = max(gaps)
+    timed = side_by_side({"trainer": run_trainer, "plain": run_plain})
+    row = {f"{side}_{k}": v[k] for side, v in timed.items() for k in ("wall_s", "cpu_s")}
+    row["ratio"] = row["trainer_wall_s"] / row["plain_wall_s"]
+    row["cpu_ratio"] = row["trainer_cpu_s"] / row["plain_cpu_s"]
+    row["last_loss_gap"] = abs(timed["trainer"]["value"] - timed["plain"]["value"])
     return row
 
 
-def trainer_epoch_seconds(build, train_data, loss: str, batch_size: int) -> float:
-    seed_everything(SEED)
-    trainer = Trainer(build(), "adam", loss, lr=1e-3, device="cpu", seed=SEED, quiet=True)
-    trainer.fit(train_data, num_epochs=1, batch_size=batch_size)  # warm-up
-    samples = []
-    for epoch in range(2, 2 + ROUNDS // 2 + 1):
-        start = time.perf_counter()
-        trainer.fit(train_data, num_epochs=epoch, batch_size=batch_size)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def print_ratio_table(title: str, rows: dict) -> None:
+    print(f"\n{title}")
+    header = f"{'case':16s} {'trainer s':>10s} {'loop s':>9s} {'ratio':>7s} {'cpu ratio':>10s}"
+    print(header)
+    print("-" * len(header))
+    for name, row in rows.items():
+        print(
+            f"{name:16s} {row['trainer_wall_s']:10.4f} {row['plain_wall_s']:9.4f}"
+            f" {row['ratio']:6.3f}x {row['cpu_ratio']:9.3f}x",
+            flush=True,
+        )
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 10) -> float:
-    """fp32 GFLOP/s of an n x n matmul (2n³ flops), the best of `repeats`."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
+def epoch_on(threads: int, trainer: Trainer, train_data, batch_size: int):
+    """A callable training `trainer` one more epoch on `threads` threads."""
+
+    def run() -> None:
+        torch.set_num_threads(threads)
+        trainer.fit(train_data, num_epochs=trainer.epoch + 1, batch_size=batch_size)
+
+    return run
 
 
-def _seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def threads_table(rounds: int = 5) -> dict:
+    """The Trainer's seconds per epoch on 1 and 2 threads, alternating the thread count."""
+    rows = {}
+    print("\nthreads: Trainer seconds per epoch (median wall)")
+    for name, (build, train_data, loss, batch_size) in cases().items():
+        seed_everything(SEED)
+        trainer = Trainer(build(), "adam", loss, lr=1e-3, device="cpu", seed=SEED, quiet=True)
+        sides = {str(n): epoch_on(n, trainer, train_data, batch_size) for n in (1, 2)}
+        timed = side_by_side(sides, rounds)
+        torch.set_num_threads(1)
+        row = {f"{n}_thread_s": timed[n]["wall_s"] for n in ("1", "2")}
+        row["speedup_2_over_1"] = row["1_thread_s"] / row["2_thread_s"]
+        rows[name] = row
+        print(
+            f"{name:16s} 1 thread {row['1_thread_s']:.4f}  2 threads {row['2_thread_s']:.4f}"
+            f"  (2 threads {row['speedup_2_over_1']:.2f}x as fast)",
+            flush=True,
+        )
+    return rows
 
 
-def cnn_step_gflops(
-    channels_last: bool, batch_size: int = 32, repeats: int = 10
-) -> tuple[float, float]:
-    """(GFLOP per step, achieved GFLOP/s) of one training step of the Keras CIFAR CNN."""
+LAYOUT_MODELS = (
+    "digits_cnn",
+    "keras_cifar_cnn",
+    "resnet20",
+    "googlenet_small",
+    "conv_autoencoder_digits",
+    "dcgan_generator_32",
+)
+
+
+def layout_step(name: str, channels_last: bool, batch_size: int = 32, steps: int = 3):
+    """A callable training `steps` Adam steps of registered model `name` on random inputs of its
+    example shape, in NCHW or channels_last (the loss is the outputs' mean square)."""
     seed_everything(SEED)
     layout = torch.channels_last if channels_last else torch.contiguous_format
-    model = create_model("keras_cifar_cnn").to(memory_format=layout)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    X = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=layout)
-    y = torch.randint(0, 10, (batch_size,))
+    model = create_model(name).to(memory_format=layout)
+    X = torch.randn(batch_size, *model_entry(name).input_shape)
+    X = X.contiguous(memory_format=layout) if X.dim() == 4 else X
+    opt = make_optimizer("adam", model.parameters(), 1e-3, 0.0)
 
-    def step():
-        loss = F.cross_entropy(model(X), y)
+    def run() -> None:
+        for _ in range(steps):
+            loss = model(X).square().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def layout_table(rounds: int = 7) -> dict:
+    """channels_last against NCHW for CNNs of every unit (why the Trainer picks it for them)."""
+    print("\nlayout: channels_last / NCHW seconds per training step, batch 32")
+    rows = {}
+    for name in LAYOUT_MODELS:
+        sides = {layout: layout_step(name, layout == "cl") for layout in ("nchw", "cl")}
+        timed = side_by_side(sides, rounds)
+        rows[name] = {
+            "nchw_s": timed["nchw"]["wall_s"],
+            "channels_last_s": timed["cl"]["wall_s"],
+            "ratio": timed["cl"]["wall_s"] / timed["nchw"]["wall_s"],
+            "cpu_ratio": timed["cl"]["cpu_s"] / timed["nchw"]["cpu_s"],
+        }
+        print(
+            f"{name:26s} {rows[name]['ratio']:6.3f}x (cpu {rows[name]['cpu_ratio']:.3f}x)",
+            flush=True,
+        )
+    return rows
+
+
+def matmul_seconds(n: int = 2048):
+    """A timed callable: one n x n fp32 matmul (2n³ FLOPs) through torch.mm (MKL sgemm)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return lambda: torch.mm(a, b)
+
+
+def cnn_step(variant: str, batch_size: int = 32, steps: int = 20):
+    """(a callable training `steps` steps of the Keras CIFAR CNN, FLOPs per step) for one speed
+    idea: layout NCHW or channels_last, Adam for-loop or fused, flush denormals, bf16 autocast,
+    torch.compile (inductor; compiled here, its time reported apart)."""
+    seed_everything(SEED)
+    channels_last = "nchw" not in variant
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = create_model("keras_cifar_cnn").to(memory_format=layout)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused="fused" in variant)
+    X = torch.randn(steps * batch_size, 3, 32, 32).contiguous(memory_format=layout)
+    y = torch.randint(0, 10, (len(X),))
+    forward = torch.compile(model) if "compile" in variant else model
+    dtype = torch.bfloat16 if "bf16" in variant else None
+
+    def step(i: int, net: torch.nn.Module = forward) -> None:
+        batch = slice(i * batch_size, (i + 1) * batch_size)
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+            loss = F.cross_entropy(net(X[batch]), y[batch])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    started = time.perf_counter()
+    step(0)  # warm-up (and compilation)
+    warmup = time.perf_counter() - started
     with FlopCounterMode(display=False) as counter:
-        step()
-    flops = counter.get_total_flops()
-    best = min(_seconds(step) for _ in range(repeats))
-    return flops / 1e9, flops / best / 1e9
+        step(1, model)  # the FLOPs of the eager model (the same for every variant)
+    flush = "flush" in variant
+
+    def run() -> None:
+        torch.set_flush_denormal(flush)
+        for i in range(steps):
+            step(i)
+        torch.set_flush_denormal(False)
+
+    return run, counter.get_total_flops(), warmup
+
+
+EFFICIENCY_VARIANTS = (
+    "nchw, adam",
+    "channels_last, adam",
+    "channels_last, fused adam",
+    "channels_last, fused adam, flush denormals",
+    "channels_last, fused adam, compile",
+    "channels_last, fused adam, bf16 autocast",
+)
+
+
+def efficiency_table(
+    threads: int, variants=EFFICIENCY_VARIANTS, rounds: int = 7, steps: int = 20
+) -> dict:
+    """GFLOP/s of each speed idea's training step against the matmul peak, side by side."""
+    torch.set_num_threads(threads)
+    sides = {"matmul": matmul_seconds()}
+    flops, warmups = {}, {}
+    for variant in variants:
+        sides[variant], flops[variant], warmups[variant] = cnn_step(variant, steps=steps)
+    timed = side_by_side(sides, rounds)
+    peak = 2 * 2048**3 / timed["matmul"]["wall_s"] / 1e9
+    print(f"\nefficiency, {threads} thread(s): Keras CIFAR CNN training step, batch 32")
+    print(f"fp32 matmul peak (2048x2048 torch.mm, median): {peak:.1f} GFLOP/s")
+    header = f"{'variant':44s} {'ms/step':>8s} {'GFLOP/s':>8s} {'of peak':>8s}"
+    print(header)
+    print("-" * len(header))
+    rows = {"matmul_gflops": peak}
+    for variant in variants:
+        seconds = timed[variant]["wall_s"] / steps
+        achieved = flops[variant] / seconds / 1e9
+        rows[variant] = {
+            "step_s": seconds,
+            "step_cpu_s": timed[variant]["cpu_s"] / steps,
+            "step_gflop": flops[variant] / 1e9,
+            "step_gflops": achieved,
+            "fraction_of_fp32_peak": achieved / peak,
+            "first_step_s": warmups[variant],
+        }
+        note = f"  (compile {warmups[variant]:.1f} s apart)" if "compile" in variant else ""
+        print(
+            f"{variant:44s} {seconds * 1e3:8.2f} {achieved:8.1f} {achieved / peak:7.0%}{note}",
+            flush=True,
+        )
+    torch.set_num_threads(1)
+    return rows
+
+
+def full_epoch(threads: int = 1, n: int = 10_000, rounds: int = 3) -> dict:
+    """One epoch of 10,000 32x32x3 images, batch 32, Adam, through `Trainer.fit` with its
+    defaults, timed against the matmul peak in the same rounds."""
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    train_data = (torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g))
+    seed_everything(SEED)
+    model = create_model("keras_cifar_cnn")
+    trainer = Trainer(model, "adam", metrics=(), lr=1e-3, device="cpu", seed=SEED, quiet=True)
+
+    def epoch():
+        trainer.fit(train_data, num_epochs=trainer.epoch + 1, batch_size=32)
+        return trainer.history.epochs[-1]["time"]
+
+    _, step_flops, _ = cnn_step("channels_last, fused adam")
+    timed = side_by_side({"matmul": matmul_seconds(), "epoch": epoch}, rounds)
+    peak = 2 * 2048**3 / timed["matmul"]["wall_s"] / 1e9
+    seconds = timed["epoch"]["wall_s"]
+    achieved = step_flops * (n / 32) / seconds / 1e9
+    row = {
+        "epoch_s": seconds,
+        "epoch_cpu_s": timed["epoch"]["cpu_s"],
+        "gflops": achieved,
+        "matmul_gflops": peak,
+        "fraction_of_fp32_peak": achieved / peak,
+        "channels_last": trainer.channels_last,
+        "optimizer": type(trainer.optimizer).__name__,
+        "fused": bool(trainer.optimizer.defaults.get("fused")),
+    }
+    print(
+        f"\none Trainer.fit epoch, {n} images, batch 32, Adam, {threads} thread(s), defaults"
+        f" (channels_last={trainer.channels_last}): {seconds:.2f} s = {achieved:.1f} GFLOP/s"
+        f" = {achieved / peak:.0%} of the {peak:.1f} GFLOP/s matmul peak",
+        flush=True,
+    )
+    torch.set_num_threads(1)
+    return row
 
 
 def main() -> None:
-    results = {"overhead": {}, "threads": {}, "efficiency": {}}
+    load_before = os.getloadavg()
+    print(f"load average {load_before[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
     torch.set_num_threads(1)
-    header = f"{'case':16s} {'trainer s':>10s} {'plain s':>9s} {'ratio':>7s} {'cpu ratio':>10s}"
-    print("engine overhead, 1 thread, median seconds per epoch")
-    print(header)
-    print("-" * len(header))
+    results = {"overhead": {}, "defaults": {}}
     for name, (build, train_data, loss, batch_size) in cases().items():
-        row = compare(build, train_data, loss, batch_size)
-        results["overhead"][name] = row
-        cpu_ratio = row["trainer_cpu_s"] / row["plain_cpu_s"]
-        print(
-            f"{name:16s} {row['trainer_s']:10.4f} {row['plain_s']:9.4f} {row['ratio']:6.3f}x"
-            f" {cpu_ratio:9.3f}x",
-            flush=True,
-        )
-    print("\nthreads: Trainer seconds per epoch")
-    for name, (build, train_data, loss, batch_size) in cases().items():
-        row = {}
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            row[f"{threads}_thread_s"] = trainer_epoch_seconds(build, train_data, loss, batch_size)
-        row["speedup_2_over_1"] = row["1_thread_s"] / row["2_thread_s"]
-        results["threads"][name] = row
-        print(
-            f"{name:16s} 1 thread {row['1_thread_s']:.4f}  2 threads {row['2_thread_s']:.4f}"
-            f"  ({row['speedup_2_over_1']:.2f}x)",
-            flush=True,
-        )
-    print("\nhardware efficiency: Keras CIFAR CNN training step, batch 32")
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        peak = matmul_gflops()
-        for channels_last in (False, True):
-            gflop, achieved = cnn_step_gflops(channels_last)
-            row = {
-                "matmul_gflops": peak,
-                "step_gflop": gflop,
-                "step_gflops": achieved,
-                "fraction": achieved / peak,
-            }
-            layout = "channels_last" if channels_last else "NCHW"
-            results["efficiency"][f"{threads}_thread_{layout}"] = row
-            print(
-                f"{threads} thread(s), {layout:13s}: matmul {peak:6.1f} GFLOP/s; step {gflop:.3f}"
-                f" GFLOP at {achieved:6.1f} GFLOP/s = {row['fraction']:.0%} of matmul",
-                flush=True,
+        for table, textbook in (("overhead", False), ("defaults", True)):
+            results[table][name] = trainer_against_loop(
+                build, train_data, loss, batch_size, textbook
             )
+    print_ratio_table("engine overhead: Trainer / the same loop by hand (target <= 1.05x)",
+                      results["overhead"])  # fmt: skip
+    print_ratio_table("defaults: Trainer / textbook loop (NCHW, torch.optim.Adam defaults)",
+                      results["defaults"])  # fmt: skip
+    results["layout"] = layout_table()
+    results["threads"] = threads_table()
+    results["efficiency"] = {
+        "1_thread": efficiency_table(1),
+        "2_thread": efficiency_table(2, EFFICIENCY_VARIANTS[:3], rounds=5),
+    }
+    results["full_epoch"] = full_epoch()
+    gflop = results["efficiency"]["1_thread"]["nchw, adam"]["step_gflop"]
+    print(f"\nFLOPs per training step (batch 32, forward + backward): {gflop:.3f} GFLOP")
     conditions = {
         "torch": torch.__version__,
         "cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
+        "load_average_1min_before": load_before[0],
+        "load_average_1min_after": os.getloadavg()[0],
         "machine": platform.machine(),
         "rounds": ROUNDS,
-        "statistic": "median seconds per epoch over alternating rounds after one warm-up",
+        "statistic": "median over rounds that alternate the sides, after one warm-up round",
+        "convolution_models_get_channels_last": has_image_convolutions(
+            create_model("keras_cifar_cnn")
+        ),
     }
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"conditions": conditions, "results": results}, indent=2) + "\n")
     print(f"wrote {OUT}")

@@ -1,18 +1,24 @@
 """dllab's Trainer against Keras 3 on TensorFlow, on the notes' two Keras examples.
 
-The CIFAR CNN (conv 32-64-64 with batch norm, dense 64-10; Adam, batch 32) on synthetic
+The CIFAR CNN (conv 32-64-64 with batch norm, dense 64-10; Adam, batch 32) on 10,000 synthetic
 32x32x3 images, and the dense MNIST autoencoder 784-128-64-32-64-128-784 (Adam, MSE, batch 256)
-on synthetic 784-pixel images, both trained for a few epochs on one thread each. Keras runs in
-its own virtual environment, bench/.keras-venv, created here with `pip install keras
-tensorflow-cpu` on the first run (a few minutes, about 600 MB); where that fails, the benchmark
-says so and stops. The figure is the median epoch time after the first epoch (which includes
-tracing), and the ratio Keras / dllab; the CNN is also timed with dllab's channels_last option
-(TensorFlow's convolutions are channels-last). Writes bench/results/keras.json.
+on synthetic 784-pixel images, on one thread each. Keras runs in its own virtual environment,
+bench/.keras-venv, created here with `pip install keras tensorflow-cpu` on the first run (a few
+minutes, about 600 MB); where that fails, the benchmark says so and stops.
+
+Each round trains every example for two epochs with Keras (in a fresh process) and with dllab's
+Trainer, taking turns (so that machine load hits both alike); the second epoch is timed (the
+first includes tracing and warm-up). The figures are medians over the rounds and the ratio
+Keras / dllab. dllab runs with its defaults (channels_last for the CNN on the CPU, as
+TensorFlow's convolutions are, and fused Adam), and the CNN once more in NCHW for reference.
+Writes bench/results/keras.json.
 """
 
 import json
 import os
+import statistics
 import subprocess
+import time
 import venv
 from pathlib import Path
 
@@ -24,9 +30,10 @@ from dllab.models import create_model
 HERE = Path(__file__).parent
 VENV = HERE / ".keras-venv"
 OUT = HERE / "results" / "keras.json"
-NUM_EPOCHS = 4
+NUM_EPOCHS = 2
+ROUNDS = 3
 CASES = {  # name -> (samples, batch size)
-    "cifar_cnn": (2048, 32),
+    "cifar_cnn": (10_000, 32),
     "mnist_autoencoder": (8192, 256),
 }
 
@@ -62,9 +69,9 @@ class EpochTimes(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.times = []
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+        self.start, self.cpu = time.perf_counter(), time.process_time()
     def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
+        self.times.append((time.perf_counter() - self.start, time.process_time() - self.cpu))
 
 results = {}
 for name, (n, batch_size) in cases.items():
@@ -103,7 +110,8 @@ def keras_python() -> Path | None:
     return python
 
 
-def dllab_epoch_times(name: str, n: int, batch_size: int, channels_last: bool) -> list[float]:
+def dllab_last_epoch(name: str, n: int, batch_size: int, channels_last: bool | None) -> tuple:
+    """(wall, CPU) seconds of the last of NUM_EPOCHS epochs of `Trainer.fit`."""
     g = torch.Generator().manual_seed(0)
     seed_everything(0)
     if name == "cifar_cnn":
@@ -116,14 +124,28 @@ def dllab_epoch_times(name: str, n: int, batch_size: int, channels_last: bool) -
         train_data = (X, X)
     options = {"channels_last": channels_last, "metrics": (), "lr": 1e-3, "quiet": True}
     trainer = Trainer(model, "adam", loss, device="cpu", **options)
-    history = trainer.fit(train_data, num_epochs=NUM_EPOCHS, batch_size=batch_size)
-    cumulative = [0.0] + history.history["time"]
-    return [b - a for a, b in zip(cumulative, cumulative[1:])]
+    trainer.fit(train_data, num_epochs=NUM_EPOCHS - 1, batch_size=batch_size)
+    wall, cpu = time.perf_counter(), time.process_time()
+    trainer.fit(train_data, num_epochs=NUM_EPOCHS, batch_size=batch_size)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def median_after_first(times: list[float]) -> float:
-    rest = sorted(times[1:])
-    return rest[len(rest) // 2]
+def keras_round(python: Path) -> dict | None:
+    """Keras' epoch times for every case in a fresh process, or None when the run fails."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
+    command = [str(python), "-c", KERAS_SCRIPT, json.dumps(CASES), str(NUM_EPOCHS)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"skipped: the Keras run failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+DLLAB_VARIANTS = {  # row label -> (case, channels_last: None is the Trainer's default)
+    "cifar_cnn": ("cifar_cnn", None),
+    "cifar_cnn, NCHW": ("cifar_cnn", False),
+    "mnist_autoencoder": ("mnist_autoencoder", None),
+}
 
 
 def main() -> None:
@@ -131,34 +153,59 @@ def main() -> None:
     if python is None:
         return
     torch.set_num_threads(1)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
-    command = [str(python), "-c", KERAS_SCRIPT, json.dumps(CASES), str(NUM_EPOCHS)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        print(f"skipped: the Keras run failed: {done.stderr.strip().splitlines()[-1:]}")
-        return
-    keras_times = json.loads(done.stdout.strip().splitlines()[-1])
-    versions = keras_times.pop("versions")
+    load_before = os.getloadavg()[0]
+    print(f"load average {load_before:.2f} (1 min) on {os.cpu_count()} CPUs; {ROUNDS} rounds")
+    keras_times = {name: [] for name in CASES}
+    dllab_times = {label: [] for label in DLLAB_VARIANTS}
+    versions = {}
+    for round_ in range(ROUNDS):
+        for side in ("keras", "dllab") if round_ % 2 == 0 else ("dllab", "keras"):
+            if side == "keras":
+                times = keras_round(python)
+                if times is None:
+                    return
+                versions = times.pop("versions")
+                for name in CASES:
+                    keras_times[name].append(times[name][-1])
+            else:
+                for label, (name, channels_last) in DLLAB_VARIANTS.items():
+                    dllab_times[label].append(dllab_last_epoch(name, *CASES[name], channels_last))
     rows = {}
-    header = f"{'example':28s} {'dllab s/epoch':>14s} {'keras s/epoch':>14s} {'keras/dllab':>12s}"
+    header = (
+        f"{'example':20s} {'dllab s/epoch':>14s} {'keras s/epoch':>14s} {'keras/dllab':>12s}"
+        f" {'cpu s: dllab':>13s} {'keras':>7s} {'ratio':>7s}"
+    )
     print(header)
     print("-" * len(header))
-    for name, (n, batch_size) in CASES.items():
-        theirs = median_after_first(keras_times[name])
-        for channels_last in (False, True) if name == "cifar_cnn" else (False,):
-            ours = median_after_first(dllab_epoch_times(name, n, batch_size, channels_last))
-            label = f"{name}, channels_last" if channels_last else name
-            rows[label] = {"dllab_s": ours, "keras_s": theirs, "ratio": theirs / ours}
-            print(f"{label:28s} {ours:14.3f} {theirs:14.3f} {theirs / ours:11.2f}x", flush=True)
+    for label, (name, _) in DLLAB_VARIANTS.items():
+        ours, ours_cpu = (statistics.median(t[i] for t in dllab_times[label]) for i in (0, 1))
+        theirs, theirs_cpu = (statistics.median(t[i] for t in keras_times[name]) for i in (0, 1))
+        rows[label] = {
+            "dllab_s": ours,
+            "keras_s": theirs,
+            "ratio": theirs / ours,
+            "dllab_cpu_s": ours_cpu,
+            "keras_cpu_s": theirs_cpu,
+            "cpu_ratio": theirs_cpu / ours_cpu,
+        }
+        print(
+            f"{label:20s} {ours:14.3f} {theirs:14.3f} {theirs / ours:11.2f}x"
+            f" {ours_cpu:13.3f} {theirs_cpu:7.3f} {theirs_cpu / ours_cpu:6.2f}x",
+            flush=True,
+        )
     conditions = {
         "torch": torch.__version__,
         **versions,
         "threads": 1,
         "cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "num_epochs": NUM_EPOCHS,
-        "statistic": "median epoch time after the first epoch",
+        "load_average_1min_before": load_before,
+        "load_average_1min_after": os.getloadavg()[0],
+        "num_images": {name: n for name, (n, _) in CASES.items()},
+        "rounds": ROUNDS,
+        "statistic": "median over rounds (Keras and dllab taking turns) of the second epoch's "
+        "wall and CPU (process) time",
     }
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"conditions": conditions, "results": rows}, indent=2) + "\n")
     print(f"wrote {OUT}")

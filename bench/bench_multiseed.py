@@ -61,7 +61,8 @@ def main() -> None:
         rows[name] = {"solved_fraction": solved, "wall_s": wall, "cpu_s": cpu}
     speedup = rows["sequential"]["wall_s"] / rows["vectorised"]["wall_s"]
     header = f"{'way':12s} {'wall s':>8s} {'cpu s':>8s} {'solved':>7s}"
-    print(f"{NUM_NETS} XOR nets x {NUM_EPOCHS} full-batch Adam epochs, 1 thread")
+    print(f"{NUM_NETS} XOR nets x {NUM_EPOCHS} full-batch Adam epochs, 1 thread", end="")
+    print(f" (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
     print(header)
     print("-" * len(header))
     for name, row in rows.items():

@@ -56,7 +56,12 @@ def build_parser() -> ArgumentParser:
     add_threads_option(run)
     run.add_argument("--compile", action="store_true", help="train through torch.compile")
     run.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision (fp16: GPU only)")
-    run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for CNNs")
+    run.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        help="NHWC memory layout for image convolutions (default: on for CNNs on the CPU, where "
+        "it trains classifiers 1.1-1.7x faster; --no-channels-last keeps NCHW)",
+    )
     run.add_argument(
         "--checkpoint-interval",
         type=float,
@@ -135,8 +140,12 @@ def cmd_run(args) -> None:
 
 def speed_options(args) -> dict:
     """The Trainer speed options asked for on the command line (none: an empty dict)."""
-    options = {"compile": args.compile, "amp": args.amp, "channels_last": args.channels_last}
-    return {k: v for k, v in options.items() if v}
+    options = {
+        "compile": args.compile or None,
+        "amp": args.amp,
+        "channels_last": args.channels_last,
+    }
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
@@ -145,15 +154,17 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_THREADS,
         metavar="N",
-        help=f"CPU threads for torch (default {DEFAULT_THREADS}; more helps large CNNs on idle "
-        "cores only)",
+        help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small, "
+        "and on cores other programs share, a second thread made epochs 20-50x slower in "
+        "bench/bench_engine.py; 2 may help large CNNs on an idle machine)",
     )
 
 
 def set_threads(n: int) -> None:
     """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
-    little on an idle 2-core machine and costs 10x or more when other programs share the cores
-    (bench/bench_engine.py, "threads"), hence DEFAULT_THREADS = 1."""
+    little on an idle 2-core machine and costs 20x or more when other programs share the cores
+    (OpenMP threads wait for each other at every operation; bench/bench_engine.py, "threads"),
+    hence DEFAULT_THREADS = 1."""
     import torch
 
     if n < 1:

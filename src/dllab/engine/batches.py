@@ -1,7 +1,9 @@
 """Batches for the training loop: in-memory tensors by slicing, or any DataLoader.
 
 Small datasets live on the device as tensors. Each epoch shuffles them with one gather
-(`X[perm]`) and then yields views (`X[i:i + B]`): no per-sample Python, no collate.
+(`X[perm]`) and then yields views (`X[i:i + B]`): no per-sample Python, no collate. Image
+tensors are stored once in the layout the model wants (channels_last for CNNs on the CPU), which
+the gather and the slices keep, so no step copies its batch.
 """
 
 from collections.abc import Iterator
@@ -52,25 +54,48 @@ class TensorBatches:
         if self.shuffle:
             perm = torch.randperm(self.num_samples, generator=self.generator)
             perm = perm.to(tensors[0].device)
-            tensors = tuple(t[perm] for t in tensors)  # one gather per epoch
+            distinct = {id(t): t for t in tensors}  # an autoencoder's (X, X) is one tensor
+            shuffled = {key: t[perm] for key, t in distinct.items()}  # one gather per epoch
+            tensors = tuple(shuffled[id(t)] for t in tensors)
         for i in range(skip, len(self)):
             start = i * self.batch_size
             stop = start + self.batch_size
             yield tuple(t[start + self.rank : stop : self.world_size] for t in tensors)
 
 
+def host_to_device(source: str | torch.device, target: str | torch.device) -> tuple[bool, bool]:
+    """How batches travel from `source` to `target`: (pin, non_blocking).
+
+    From the CPU to a CUDA GPU a batch in pinned (page-locked) memory is copied by DMA while the
+    GPU still computes the previous step, so the loader pins and the copy does not block; any
+    other pair (CPU to CPU, GPU to GPU) gains nothing from either.
+    """
+    to_gpu = torch.device(source).type == "cpu" and torch.device(target).type == "cuda"
+    return to_gpu, to_gpu
+
+
+def to_layout(t: torch.Tensor, layout: torch.memory_format | None) -> torch.Tensor:
+    """4-D (B, C, H, W) tensors in `layout` (e.g. channels_last); others as they are."""
+    return t if layout is None or t.dim() != 4 else t.contiguous(memory_format=layout)
+
+
 class LoaderBatches:
     """Batches from a torch DataLoader (data that does not fit in memory), moved to the device.
 
-    On a GPU the copies are non-blocking, which overlaps them with computation when the loader
-    pins its batches (`DataLoader(..., pin_memory=True)`). Under torchrun the loader needs a
+    For a GPU the loader is told to pin its batches (`pin_memory=True`, done in its own thread),
+    and the copies are non-blocking (see `host_to_device`). Under torchrun the loader needs a
     `DistributedSampler`, whose epoch is set here so that each epoch reshuffles.
     """
 
-    def __init__(self, loader: DataLoader, device: torch.device):
+    def __init__(
+        self, loader: DataLoader, device: torch.device, layout: torch.memory_format | None = None
+    ):
         self.loader = loader
         self.device = device
-        self.non_blocking = device.type == "cuda"
+        self.layout = layout
+        pin, self.non_blocking = host_to_device("cpu", device)
+        if pin:
+            loader.pin_memory = True
         self.epochs_started = 0
 
     def __len__(self) -> int:
@@ -84,7 +109,8 @@ class LoaderBatches:
             if i < skip:
                 continue
             batch = batch if isinstance(batch, list | tuple) else (batch,)
-            yield tuple(t.to(self.device, non_blocking=self.non_blocking) for t in batch)
+            batch = (t.to(self.device, non_blocking=self.non_blocking) for t in batch)
+            yield tuple(to_layout(t, self.layout) for t in batch)
 
 
 def as_tensors(data) -> Batch:
@@ -113,8 +139,10 @@ def make_batches(
     generator: torch.Generator | None,
     device: torch.device,
     shard: tuple[int, int] = (0, 1),
+    layout: torch.memory_format | None = None,
 ) -> TensorBatches | LoaderBatches:
-    """Wrap any supported data for the loop; in-memory data is moved to `device` once."""
+    """Wrap any supported data for the loop; in-memory data is moved to `device` (and images to
+    `layout`) once."""
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if isinstance(data, DataLoader):
@@ -123,6 +151,6 @@ def make_batches(
                 "under torchrun a DataLoader needs a DistributedSampler (tensors are sharded "
                 "by dllab itself)"
             )
-        return LoaderBatches(data, device)
-    tensors = tuple(t.to(device) for t in as_tensors(data))
+        return LoaderBatches(data, device, layout)
+    tensors = tuple(to_layout(t.to(device), layout) for t in as_tensors(data))
     return TensorBatches(tensors, batch_size, shuffle, generator, shard)

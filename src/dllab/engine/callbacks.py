@@ -144,8 +144,10 @@ class ModelCheckpoint(Callback):
 class HistoryLogger(Callback):
     """Appends epoch (and step) records to a JSONL or CSV file, tagged with the model's name.
 
-    On resume the file is first cut back to the records the checkpoint knows, so that a
-    resumed run's file equals an uninterrupted one. Under torchrun only rank 0 writes.
+    The step records are taken from the trainer's history at the end of each epoch (and of
+    the fit), one write per epoch, so the training loop need not build them as it goes. On
+    resume the file is first cut back to the records the checkpoint knows, so that a resumed
+    run's file equals an uninterrupted one. Under torchrun only rank 0 writes.
     """
 
     order = -5
@@ -157,10 +159,12 @@ class HistoryLogger(Callback):
         self.format = "csv" if self.path.suffix == ".csv" else "jsonl"
         self._columns: list[str] | None = None
         self._pending: list[str] = []
+        self._written_step = 0  # the last step whose record is in the file
         self.enabled = True
 
     def on_fit_start(self, trainer) -> None:
         self.enabled = distributed.is_main()
+        self._written_step = trainer.step
         if not self.enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,16 +192,25 @@ class HistoryLogger(Callback):
                 return ",".join(self._columns) + "\n" + self._line(kind, record)
         return ",".join(str(row.get(c, "")) for c in self._columns) + "\n"
 
-    def on_step_end(self, trainer, record: dict) -> None:
-        if self.enabled and self.steps and self.format == "jsonl":
-            self._pending.append(self._line("step", record))
+    def _take_steps(self, trainer) -> None:
+        """Queue the step records made since the last write (the last ones of the history)."""
+        if not (self.enabled and self.steps and self.format == "jsonl"):
+            return
+        steps = trainer.history.steps
+        first = len(steps)
+        while first > 0 and steps[first - 1]["step"] > self._written_step:
+            first -= 1
+        self._pending.extend(self._line("step", record) for record in steps[first:])
+        self._written_step = trainer.step
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         if self.enabled:
+            self._take_steps(trainer)
             self._pending.append(self._line("epoch", record))
             self.flush()
 
     def on_fit_end(self, trainer) -> None:
+        self._take_steps(trainer)  # the steps of an interrupted epoch
         self.flush()
 
     def flush(self) -> None:

@@ -84,11 +84,13 @@ def broadcast_object(value):
     return box[0]
 
 
-def weighted_mean(values: torch.Tensor, weight: float) -> torch.Tensor:
+def weighted_mean(values: torch.Tensor, weight: float | torch.Tensor) -> torch.Tensor:
     """Σ_r weight_r · values_r / Σ_r weight_r over the ranks: batch means of the local shards
-    -> the mean over the global batch, as one process with the whole batch would log it."""
+    -> the mean over the global batch, as one process with the whole batch would log it.
+    `weight` is one number, or one per value (values of several steps in one all-reduce)."""
     if not is_distributed():
         return values
-    packed = torch.cat([values * weight, values.new_tensor([weight])])
+    weights = torch.as_tensor(weight, dtype=values.dtype, device=values.device).expand_as(values)
+    packed = torch.cat([values * weights, weights])
     dist.all_reduce(packed)
-    return packed[:-1] / packed[-1]
+    return packed[: len(values)] / packed[len(values) :]

@@ -1,6 +1,10 @@
 """Optimizers and learning-rate schedules by name, and gradient clipping.
 
 SGD is full-batch, mini-batch or per-sample depending only on the batch size given to `fit`.
+SGD and Adam(W) by name use torch's fused kernels (one kernel for all parameters instead of a
+Python loop over them) on the CPU and CUDA: the same update rule, and whole training steps
+1.4x faster for the digits MLP, 1.04x for the CIFAR CNN and the LSTM (measured side by side,
+one thread; part of the "defaults" table of bench/bench_engine.py).
 """
 
 import math
@@ -13,20 +17,28 @@ from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
 from dllab.errors import ConfigError, unknown_name_message
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, weight_decay=wd),
+    "sgd": lambda params, lr, wd, **kw: torch.optim.SGD(params, lr=lr, weight_decay=wd, **kw),
     # Polyak momentum: v <- mu v + g; theta <- theta - lr v
-    "momentum": lambda params, lr, wd: torch.optim.SGD(
-        params, lr=lr, momentum=0.9, weight_decay=wd
+    "momentum": lambda params, lr, wd, **kw: torch.optim.SGD(
+        params, lr=lr, momentum=0.9, weight_decay=wd, **kw
     ),
     # Nesterov (Sutskever et al. 2013): the gradient is taken at the looked-ahead point
-    "nesterov": lambda params, lr, wd: torch.optim.SGD(
-        params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd
+    "nesterov": lambda params, lr, wd, **kw: torch.optim.SGD(
+        params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd, **kw
     ),
     "rmsprop": lambda params, lr, wd: torch.optim.RMSprop(params, lr=lr, weight_decay=wd),
-    "adam": lambda params, lr, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
-    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
+    "adam": lambda params, lr, wd, **kw: torch.optim.Adam(params, lr=lr, weight_decay=wd, **kw),
+    "adamw": lambda params, lr, wd, **kw: torch.optim.AdamW(params, lr=lr, weight_decay=wd, **kw),
 }
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
+FUSED = ("sgd", "momentum", "nesterov", "adam", "adamw")  # torch has fused kernels for these
+
+
+def fusable(params: list) -> bool:
+    """Whether torch's fused optimizer kernels take these parameters (tensors or parameter
+    groups): floating point, on the CPU or CUDA."""
+    tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else (p,))]
+    return all(t.is_floating_point() and t.device.type in ("cpu", "cuda") for t in tensors)
 
 
 def make_optimizer(
@@ -40,6 +52,9 @@ def make_optimizer(
     lr = DEFAULT_LR.get(spec, 1e-3) if lr is None else lr
     if lr <= 0:
         raise ConfigError(f"lr must be > 0, got {lr}")
+    params = list(params)
+    if spec in FUSED and fusable(params):
+        return OPTIMIZERS[spec](params, lr, weight_decay, fused=True)
     return OPTIMIZERS[spec](params, lr, weight_decay)
 
 

@@ -18,55 +18,63 @@ def format_record(record: dict, skip=("epoch", "step", "time")) -> str:
     return "  ".join(parts)
 
 
+def progress_bar(description: str = "train", stream=None) -> "ProgressBar":
+    """A live bar when `stream` (default stderr) is a terminal, else plain epoch lines."""
+    stream = stream or sys.stderr
+    return (LiveProgressBar if stream.isatty() else ProgressBar)(description, stream)
+
+
 class ProgressBar(Callback):
-    """Loss, metrics and throughput while training; about ten plain lines when not a TTY."""
+    """About ten plain lines per fit: loss and metrics at the end of an epoch."""
 
     order = 50
 
     def __init__(self, description: str = "train", stream=None):
         self.description = description
         self.stream = stream or sys.stderr
-        self.live = self.stream.isatty()
-        self.progress: Progress | None = None
-
-    def on_fit_start(self, trainer) -> None:
-        self.started = time.perf_counter()
-        self.samples = 0
-        self.refresh_every = max(1, trainer.steps_per_epoch // 20)
-        if self.live:
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total} steps"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[stats]}"),
-                transient=True,
-            )
-            total = trainer.num_epochs * trainer.steps_per_epoch
-            self.task = self.progress.add_task(
-                self.description, total=total, completed=trainer.step, stats=""
-            )
-            self.progress.start()
-
-    def on_step_end(self, trainer, record: dict) -> None:
-        self.samples += trainer.last_batch_size
-        if self.progress is not None and record["step"] % self.refresh_every == 0:
-            rate = self.samples / max(1e-9, time.perf_counter() - self.started)
-            stats = f"epoch {record['epoch']}  loss {record['loss']:.4g}  {rate:,.0f} samples/s"
-            self.progress.update(self.task, completed=record["step"], stats=stats)
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         every = max(1, trainer.num_epochs // 10)  # at most about ten lines per fit
         if record["epoch"] % every and record["epoch"] != trainer.num_epochs:
             return
         line = f"{self.description} epoch {record['epoch']}/{trainer.num_epochs}  "
-        line += format_record(record)
-        if self.progress is not None:
-            self.progress.console.print(line)
-        else:
-            print(line, file=self.stream, flush=True)
+        self.write(line + format_record(record))
+
+    def write(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+class LiveProgressBar(ProgressBar):
+    """A rich bar with loss and throughput, refreshed about twenty times an epoch; it is the
+    only display that needs every step's record, so plain output keeps the loop lean."""
+
+    def on_fit_start(self, trainer) -> None:
+        self.started = time.perf_counter()
+        self.samples = 0
+        self.refresh_every = max(1, trainer.steps_per_epoch // 20)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[stats]}"),
+            transient=True,
+        )
+        total = trainer.num_epochs * trainer.steps_per_epoch
+        self.task = self.progress.add_task(
+            self.description, total=total, completed=trainer.step, stats=""
+        )
+        self.progress.start()
+
+    def on_step_end(self, trainer, record: dict) -> None:
+        self.samples += trainer.last_batch_size
+        if record["step"] % self.refresh_every == 0:
+            rate = self.samples / max(1e-9, time.perf_counter() - self.started)
+            stats = f"epoch {record['epoch']}  loss {record['loss']:.4g}  {rate:,.0f} samples/s"
+            self.progress.update(self.task, completed=record["step"], stats=stats)
+
+    def write(self, line: str) -> None:
+        self.progress.console.print(line)
 
     def on_fit_end(self, trainer) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        self.progress.stop()

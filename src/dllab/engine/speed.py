@@ -15,6 +15,12 @@ from dllab.errors import ConfigError
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def uses_grad_scaler(amp: str | None, device_type: str) -> bool:
+    """Loss scaling is for float16 on CUDA only: bfloat16 has float32's exponent range, and
+    the CPU does not train in float16."""
+    return amp == "fp16" and device_type == "cuda"
+
+
 class Precision:
     """Autocast and (for fp16 on CUDA) loss scaling; with `amp=None` every method is a no-op."""
 
@@ -24,7 +30,7 @@ class Precision:
         if amp == "fp16" and device.type != "cuda":
             raise ConfigError("amp='fp16' needs a CUDA GPU; on the CPU use amp='bf16'")
         self.amp, self.device_type = amp, device.type
-        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+        self.scaler = torch.amp.GradScaler("cuda") if uses_grad_scaler(amp, device.type) else None
 
     def autocast(self):
         if self.amp is None:

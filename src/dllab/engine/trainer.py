@@ -31,7 +31,7 @@ from dllab.engine.batches import TensorBatches, make_batches
 from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
-from dllab.engine.progress import ProgressBar
+from dllab.engine.progress import ProgressBar, progress_bar
 from dllab.engine.speed import Precision
 from dllab.engine.tasks import Task, make_task
 from dllab.errors import CheckpointError, ConfigError, DataError, DivergenceError
@@ -80,7 +80,7 @@ def ctrl_c_at_step_boundaries():
 
 
 @contextmanager
-def fits_model(batch: tuple[torch.Tensor, ...], first: bool):
+def fits_model(batch: tuple[torch.Tensor, ...], first: bool = True):
     """On the first batch of a pass, torch's shape and dtype errors (data that does not fit the
     model or the loss) become one clear DataError naming the shapes; later errors pass as they are.
     """
@@ -93,6 +93,16 @@ def fits_model(batch: tuple[torch.Tensor, ...], first: bool):
         shapes = ", ".join(f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" for t in batch)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"the data ({shapes}) does not fit the model or loss: {reason}") from None
+
+
+def has_image_convolutions(model: nn.Module) -> bool:
+    """Whether `model` convolves 4-D (B, C, H, W) images, the layers channels_last speeds up."""
+    return any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in model.modules())
+
+
+def overrides(callback: Callback, hook: str) -> bool:
+    """Whether `callback` implements `hook` (the Trainer calls only hooks that do something)."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 def resolve_device(spec: str | torch.device) -> torch.device:
@@ -134,7 +144,9 @@ class Trainer:
             the first step's compilation time is reported as `compile_time` in the first
             epoch record, apart from `time`.
         channels_last: store 4-D weights and image batches channels-last (NHWC), which
-            convolution kernels on GPUs and recent CPUs prefer.
+            oneDNN's CPU convolutions prefer: CNN classifiers train 1.1-1.7x faster, small
+            autoencoders and GAN generators about as fast (bench/bench_engine.py, "layout").
+            None (the default) turns it on for models with 2-D convolutions on the CPU.
         amp: None, "bf16" or "fp16": automatic mixed precision (autocast) for the training
             step; fp16 on CUDA also scales the loss (GradScaler) to keep small gradients.
     """
@@ -157,10 +169,12 @@ class Trainer:
         name: str = "model",
         config: dict | None = None,
         compile: bool | str = False,
-        channels_last: bool = False,
+        channels_last: bool | None = None,
         amp: str | None = None,
     ):
         self.device = resolve_device(device)
+        if channels_last is None:
+            channels_last = self.device.type == "cpu" and has_image_convolutions(model)
         self.channels_last = channels_last
         memory_format = torch.channels_last if channels_last else torch.preserve_format
         self.model = model.to(self.device, memory_format=memory_format)
@@ -180,7 +194,7 @@ class Trainer:
         self.seed = seed
         self.name = name
         self.config = config or {}
-        progress = [] if quiet or not distributed.is_main() else [ProgressBar(name)]
+        progress = [] if quiet or not distributed.is_main() else [progress_bar(name)]
         self.callbacks = sorted([*callbacks, *progress], key=lambda c: c.order)
         self.history = History()
         self.epoch = 0  # epochs completed
@@ -195,14 +209,21 @@ class Trainer:
         self._epoch_start_state: torch.Tensor | None = None
         self._epoch_sums: dict[str, float] = {}
         self._train_time = 0.0
+        self._epoch_started = 0.0
         self._compile_time: float | None = None
         self._step_logs: dict[str, torch.Tensor] = {}
+        self._unread: list[tuple] = []  # (epoch, step, n, rank weight, logged tensors) per step
         self._loss_scale = 1.0
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
         """The main optimizer; a GAN's has none named "main", so its first one."""
         return self.optimizers.get("main") or next(iter(self.optimizers.values()))
+
+    @property
+    def layout(self) -> torch.memory_format | None:
+        """The memory format image batches are stored in: channels_last, or None (as given)."""
+        return torch.channels_last if self.channels_last else None
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The plain module's weights (never DDP's `module.` names): they load anywhere."""
@@ -247,7 +268,7 @@ class Trainer:
             raise ConfigError(f"num_epochs must be >= 0, got {num_epochs}")
         shard = (distributed.rank(), distributed.world_size())
         batches = make_batches(
-            train_data, batch_size, shuffle, self.data_generator, self.device, shard
+            train_data, batch_size, shuffle, self.data_generator, self.device, shard, self.layout
         )
         self.val_data = val_data
         self.eval_batch_size = max(batch_size or 0, 1024)
@@ -262,6 +283,11 @@ class Trainer:
             self.task.seed(self.seed)
         self.stop_training = False
         self._input_checked = False
+        self._step_logs = {}
+        self._step_hooks = [c.on_step_end for c in self.callbacks if overrides(c, "on_step_end")]
+        # Steps are read at the end of each epoch, unless a hook wants every step's record now;
+        # under torchrun each step, so that every rank joins the same all-reduces.
+        self._read_every_step = bool(self._step_hooks) or distributed.is_distributed()
         self._call("on_fit_start")
         try:
             with ctrl_c_at_step_boundaries() as self._ctrl_c:
@@ -273,6 +299,7 @@ class Trainer:
                 self.save(self.checkpoint_folder, tag="last")
             raise
         finally:
+            self._read_steps()
             self._call("on_fit_end")
         return self.history
 
@@ -283,7 +310,8 @@ class Trainer:
 
     def _call(self, hook: str, *args) -> None:
         for callback in self.callbacks:
-            getattr(callback, hook)(self, *args)
+            if overrides(callback, hook):
+                getattr(callback, hook)(self, *args)
 
     def _train_epoch(self, batches) -> None:
         self.model.train()
@@ -292,7 +320,7 @@ class Trainer:
             self._epoch_sums = {}
         else:  # resuming mid-epoch: replay this epoch's permutation, skip the batches done
             self.data_generator.set_state(self._epoch_start_state)
-        started = time.perf_counter()
+        self._epoch_started = time.perf_counter()
         world = distributed.world_size()
         for batch in batches.epoch(skip=self._batch_in_epoch):
             n = len(batch[0])
@@ -300,31 +328,43 @@ class Trainer:
                 total = self._global_batch_size(batches, n, world)
                 self._loss_scale = n * world / total
                 n = total
-            if self.channels_last:
-                batch = tuple(
-                    t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
-                    for t in batch
-                )
-            self._step_logs = {}
-            timing_compile = self.compile and self._compile_time is None
-            step_started = time.perf_counter() if timing_compile else 0.0
-            with fits_model(batch, first=not self._input_checked), self.precision.autocast():
-                logs = self.task.training_step(self, batch)
-            self._input_checked = True
-            if timing_compile:  # the first compiled step compiles: that is not training time
-                self._compile_time = time.perf_counter() - step_started
-                started += self._compile_time
+            logs = self._step(batch) if self._input_checked else self._first_step(batch)
             self.step += 1
             self._batch_in_epoch += 1
             self.last_batch_size = n
-            record = self._record_step({**logs, **self._step_logs})
-            self._call("on_step_end", record)
+            self._unread.append((self.epoch + 1, self.step, n, n * self._loss_scale / world, logs))
+            if self._read_every_step:
+                self._read_steps()
+                for hook in self._step_hooks:
+                    hook(self, self.history.steps[-1])
             self._stop_if_asked()
-        self._train_time += time.perf_counter() - started
+        self._train_time += time.perf_counter() - self._epoch_started
         self.epoch += 1
         self._batch_in_epoch = 0
+        self._read_steps()
         record = self._record_epoch()
         self._call("on_epoch_end", record)
+
+    def _step(self, batch) -> dict[str, torch.Tensor]:
+        """The task's training step; returns the logged tensors (loss, metrics, clipping),
+        detached so that no step's graph outlives it while its record waits to be read."""
+        with self.precision.autocast():
+            logs = self.task.training_step(self, batch)
+        logs = {k: v.detach() for k, v in {**logs, **self._step_logs}.items()}
+        self._step_logs = {}
+        return logs
+
+    def _first_step(self, batch) -> dict[str, torch.Tensor]:
+        """The first step of a fit: shape errors become a DataError, and when compiling, the
+        step's compilation time is kept apart from the training time."""
+        started = time.perf_counter()
+        with fits_model(batch):
+            logs = self._step(batch)
+        self._input_checked = True
+        if self.compile and self._compile_time is None:
+            self._compile_time = time.perf_counter() - started
+            self._epoch_started += self._compile_time
+        return logs
 
     def _global_batch_size(self, batches, n: int, world: int) -> int:
         """The size of the global batch this rank's `n` samples belong to."""
@@ -333,24 +373,25 @@ class Trainer:
             return min(batches.batch_size, batches.num_samples - start)
         return n * world
 
-    def _record_step(self, logs: dict[str, torch.Tensor]) -> dict:
-        if distributed.is_distributed() or self.device.type != "cpu":  # one sync per step
-            stacked = torch.stack([v.detach().float() for v in logs.values()])
-            if distributed.is_distributed():
-                local = self.last_batch_size * self._loss_scale / distributed.world_size()
-                stacked = distributed.weighted_mean(stacked, local)
-            values = dict(zip(logs, stacked.tolist()))
-        else:  # on the CPU reading each scalar is cheaper than stacking them
-            values = {k: float(v) for k, v in logs.items()}
-        n = self.last_batch_size
+    def _read_steps(self) -> None:
+        """The unread steps' logged tensors -> history records and epoch sums, in one read (one
+        GPU sync; under torchrun one all-reduce of the shards' means, weighted by shard size)."""
+        if not self._unread:
+            return
+        unread, self._unread = self._unread, []
+        values = torch.stack([v.double() for *_, logs in unread for v in logs.values()])
+        if distributed.is_distributed():
+            weights = [w for *_, w, logs in unread for _ in logs]
+            values = distributed.weighted_mean(values, values.new_tensor(weights))
+        values = iter(values.tolist())
         sums = self._epoch_sums
-        sums["_count"] = sums.get("_count", 0) + n
-        for key in logs:
-            if key not in ("grad_norm", "clip_factor"):
-                sums[key] = sums.get(key, 0.0) + values[key] * n
-        record = {"epoch": self.epoch + 1, "step": self.step, **values}
-        self.history.steps.append(record)
-        return record
+        for epoch, step, n, _, logs in unread:
+            record = {"epoch": epoch, "step": step, **{k: next(values) for k in logs}}
+            sums["_count"] = sums.get("_count", 0) + n
+            for key in logs:
+                if key not in ("grad_norm", "clip_factor"):
+                    sums[key] = sums.get(key, 0.0) + record[key] * n
+            self.history.steps.append(record)
 
     def _record_epoch(self) -> dict:
         count = self._epoch_sums.pop("_count")
@@ -409,7 +450,9 @@ class Trainer:
     def evaluate(self, data, batch_size: int | None = None) -> dict[str, float]:
         """Loss and metrics averaged over every sample of `data`."""
         self.model.eval()
-        batches = make_batches(data, batch_size or 1024, False, None, self.device)
+        batches = make_batches(
+            data, batch_size or 1024, False, None, self.device, layout=self.layout
+        )
         sums: dict[str, float] = {}
         count = 0
         for batch in batches.epoch():
@@ -425,7 +468,7 @@ class Trainer:
     def predict(self, X, batch_size: int = 1024) -> torch.Tensor:
         """The model's outputs for inputs X, in order, on the CPU."""
         self.model.eval()
-        batches = make_batches(X, batch_size, False, None, self.device)
+        batches = make_batches(X, batch_size, False, None, self.device, layout=self.layout)
         outputs = []
         for batch in batches.epoch():
             with fits_model(batch, first=not outputs):
@@ -436,6 +479,7 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything but the weights, as tensors and plain values."""
+        self._read_steps()
         rng = {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()}
         if self._epoch_start_state is not None:
             rng["epoch_start"] = self._epoch_start_state
