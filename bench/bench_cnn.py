@@ -1,7 +1,8 @@
 """CNNs on the CPU (issue 4): the MNIST-1D target and the Keras CIFAR-10 CNN's epoch.
 
-1. `mnist1d-cnn` (default config) over 3 seeds: test accuracy mean ± std and the CNN's training
-   time (wall and CPU) per seed; target >= 99.4% mean in <= 30 s of training each on 2 cores.
+1. `mnist1d-cnn` (default config) over 3 seeds: test accuracy per seed and mean ± std, the CNN's
+   training time (wall and process CPU) per seed; target >= 99.4% mean with <= 30 s of training
+   (wall clock) each on 2 cores.
 2. One epoch of `keras_cifar_cnn` on 10,000 synthetic 3x32x32 images (batch 32, Adam) through
    the Trainer and through a bare PyTorch loop (contiguous and channels-last), its FLOPs
    counted by torch's FlopCounterMode (forward + backward), and the achieved GFLOP/s against
@@ -28,36 +29,49 @@ from dllab.models import create_model
 
 RESULTS = Path(__file__).parent / "results" / "cnn.json"
 SEEDS = (0, 1, 2)
+TARGET_ACCURACY, TARGET_SECONDS = 0.994, 30.0
 N_IMAGES, BATCH = 10_000, 32
 
 
 def mnist1d_seeds() -> dict:
+    """The default `mnist1d-cnn` run once per seed: the CNN's test accuracy (with its test-time
+    shifts, and from one view), its training wall and CPU time, and the target verdict."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in SEEDS:
-            cpu = time.process_time()
             folder = run_experiment("mnist1d-cnn", seed=seed, out=f"{tmp}/s{seed}", quiet=True)
-            cpu = time.process_time() - cpu
             m = json.loads((folder / "metrics.json").read_text())
-            rows.append({"seed": seed, **m, "run_cpu_s": round(cpu, 1)})
+            rows.append({"seed": seed, **m})
             print(
-                f"  seed {seed}: CNN {m['test_accuracy']:.4f}, MLP {m['mlp_test_accuracy']:.4f},"
-                f" CNN training {m['train_time_s']:.1f} s wall (whole run {cpu:.1f} s CPU)",
+                f"  seed {seed}: test accuracy {m['test_accuracy']:.4f}"
+                f" (one view {m['single_view_test_accuracy']:.4f}, MLP"
+                f" {m['mlp_test_accuracy']:.4f}); CNN training {m['train_time_s']:.1f} s wall,"
+                f" {m['train_cpu_s']:.1f} s CPU",
                 flush=True,
             )
     accs = [r["test_accuracy"] for r in rows]
-    times = [r["train_time_s"] for r in rows]
+    walls = [r["train_time_s"] for r in rows]
+    cpus = [r["train_cpu_s"] for r in rows]
     summary = {
         "test_accuracy_mean": statistics.mean(accs),
         "test_accuracy_std": statistics.stdev(accs),
-        "train_time_s_mean": statistics.mean(times),
-        "target": ">= 0.994 mean, <= 30 s each",
-        "met": statistics.mean(accs) >= 0.994 and max(times) <= 30,
+        "single_view_test_accuracy_mean": statistics.mean(
+            r["single_view_test_accuracy"] for r in rows
+        ),
+        "train_time_s_mean": statistics.mean(walls),
+        "train_time_s_max": max(walls),
+        "train_cpu_s_mean": statistics.mean(cpus),
+        "target": f">= {TARGET_ACCURACY} mean test accuracy, <= {TARGET_SECONDS} s training each",
+        "met": statistics.mean(accs) >= TARGET_ACCURACY and max(walls) <= TARGET_SECONDS,
     }
     print(
-        f"  mean {summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f},"
-        f" training {summary['train_time_s_mean']:.1f} s; target met: {summary['met']}"
+        f"  mean {summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f}"
+        f" (one view {summary['single_view_test_accuracy_mean']:.4f}); training"
+        f" {summary['train_time_s_mean']:.1f} s wall (max {summary['train_time_s_max']:.1f}),"
+        f" {summary['train_cpu_s_mean']:.1f} s CPU per seed"
     )
+    verdict = "MET" if summary["met"] else "NOT met"
+    print(f"  target {summary['target']}: {verdict} (wall time counts; measure on idle cores)")
     return {"seeds": rows, **summary}
 
 

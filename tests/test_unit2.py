@@ -152,13 +152,46 @@ def quick(tmp_path_factory):
 def test_mnist1d_cnn_reports_the_cnn_and_the_mlp(quick):
     m = quick("mnist1d-cnn")
     assert 0.1 < m["test_accuracy"] <= 1 and 0 < m["mlp_test_accuracy"] <= 1
+    assert 0.1 < m["single_view_test_accuracy"] <= 1
     assert m["test_accuracy"] > m["mlp_test_accuracy"]  # even 2 epochs of a tiny CNN
+    assert m["train_time_s"] > 0 and m["train_cpu_s"] > 0
+
+
+def test_shifted_logits_average_the_shifted_views_in_one_batch():
+    from dllab.data.augment import shift
+    from dllab.experiments.unit2 import shifted_logits
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(1, 3, 3), nn.BatchNorm1d(3), nn.Flatten(), nn.Linear(42, 4))
+    X = torch.randn(5, 1, 16)
+    model.eval()
+    with torch.no_grad():
+        views = [model(shift(X, torch.full((5, 1), s))) for s in (-2, -1, 0, 1, 2)]
+        assert torch.allclose(shifted_logits(model, X, 0), model(X))
+    y_hat = shifted_logits(model.train(), X, 2)  # evaluation mode whatever the model was in
+    assert y_hat.shape == (5, 4) and not model.training
+    assert torch.allclose(y_hat, torch.stack(views).mean(0), atol=1e-6)
 
 
 def test_degradation_reports_the_training_error_of_both_kinds_at_every_depth(quick):
     m = quick("degradation")
     assert set(m) == {f"train_error_{k}{d}" for k in ("plain", "resnet") for d in (8, 14)}
     assert all(0 <= v <= 1 for v in m.values())
+
+
+def test_an_error_free_epoch_stays_on_the_log_axis(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from dllab.experiments.unit2 import ERROR_FLOOR, training_error_curve
+    from dllab.report import plots
+
+    records = [{"epoch": 1, "accuracy": 0.9}, {"epoch": 2, "accuracy": 1.0}]
+    x, y = training_error_curve(records)
+    assert x == [1, 2] and y[0] == pytest.approx(10.0) and y[1] == ERROR_FLOOR
+    path = plots.lines({"plain-8": (x, y)}, tmp_path / "e.png", "t", "epoch", "%", log_y=True)
+    with Image.open(path) as image:
+        assert np.asarray(image.convert("L")).std() > 0  # drawn, not blank
 
 
 @pytest.mark.parametrize(
@@ -183,10 +216,40 @@ def test_augment_gallery_shows_every_transform(quick):
     assert quick("augment-gallery")["num_transforms"] == len(GALLERY) + 2  # + mixup, cutmix
 
 
-def test_transfer_learning_compares_four_ways(quick):
+def test_transfer_learning_compares_four_ways_at_every_number_of_labels(quick):
     m = quick("transfer-learning")
-    for mode in ("frozen", "partly_frozen", "free", "scratch"):
-        assert 0 <= m[f"test_accuracy_{mode}"] <= 1
+    modes = ("frozen", "partly_frozen", "free", "scratch")
+    assert set(m) == {"source_test_accuracy", "test_accuracy"} | {
+        f"test_accuracy_{mode}_n{n}" for mode in modes for n in (2, 5)
+    }
+    assert all(0 <= v <= 1 for v in m.values())
+    assert m["test_accuracy"] == max(m[f"test_accuracy_{mode}_n2"] for mode in modes)
+
+
+def test_a_frozen_block_keeps_its_weights_and_batch_norm_statistics():
+    from dllab.experiments.unit2 import Frozen
+    from dllab.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cnn", in_channels=1, channels=(4, 8), num_classes=3)
+    model.features[0] = Frozen(model.features[0])
+    frozen = {k: v.clone() for k, v in model.features[0].state_dict().items()}
+    free = model.features[1].conv.weight.detach().clone()
+    X, y = torch.randn(32, 1, 8, 8) * 3 + 1, torch.randint(0, 3, (32,))
+    Trainer(model, "adam", lr=1e-2, quiet=True).fit((X, y), num_epochs=2, batch_size=8)
+    model.train()
+    assert not model.features[0].block.norm.training and model.features[1].norm.training
+    assert all(torch.equal(v, model.features[0].state_dict()[k]) for k, v in frozen.items())
+    assert not any(p.requires_grad for p in model.features[0].parameters())
+    assert not torch.equal(model.features[1].conv.weight, free)  # the rest trains
+
+
+def test_variant_experiments_draw_test_error_and_the_train_test_gap(quick, tmp_path_factory):
+    quick("dropout")
+    folders = list(tmp_path_factory.getbasetemp().glob("dropout*/figures"))
+    assert folders and {"test_error.png", "train_test_gap.png"} <= {
+        f.name for f in folders[0].iterdir()
+    }
 
 
 def test_architectures_report_parameters_and_time(quick):
