@@ -35,12 +35,12 @@ SHOWCASE = (
     Showcase("activations", ("num_epochs=8", "num_layers=8"), 4),
     Showcase("mnist1d-mlp", ("num_epochs=60",), 5),
     # II: convolution, pooling, normalization, augmentation, ResNet degradation, filters
-    Showcase("mnist1d-cnn"),
-    Showcase("pooling"),
-    Showcase("normalization"),
+    Showcase("mnist1d-cnn", ("num_epochs=12", "width=16", "mlp_epochs=40"), 8),
+    Showcase("pooling", ("num_epochs=6", "channels=(16,32)"), 5),
+    Showcase("normalization", ("num_epochs=10", "channels=(16,32)"), 6),
     Showcase("augment-gallery", (), 1),
-    Showcase("degradation"),
-    Showcase("feature-maps"),
+    Showcase("degradation", ("depths=(8,20,56)", "width=8", "num_epochs=4"), 18),
+    Showcase("feature-maps", ("num_epochs=10",), 3),
     # III: BPTT, vanishing gradients and clipping, LSTM/GRU memory, bidirectional, seq2seq
     Showcase("bptt", (), 2),
     Showcase("vanishing-gradients"),

@@ -147,11 +147,9 @@ def training_error_curve(epochs: list[dict]) -> tuple[list[int], list[float]]:
     title="The degradation problem: plain vs residual networks of growing depth",
     topics=("ResNet", "training a CNN"),
     config=DegradationConfig,
-    quick={"depths": (8, 14), "num_epochs": 1, "width": 4},
-    references={
-        "train_error_plain56": Reference(0.0, "He et al. 2015 Fig. 6: plain-56 > plain-20")
-    },
+    quick={"depths": (8, 56), "num_epochs": 1, "width": 4},
     implements=("dllab.models.resnet.cifar_resnet",),
+    headline=("train_error_plain8", "train_error_plain56", "train_error_resnet56"),
 )
 def degradation(cfg: DegradationConfig, run: Run) -> dict[str, float]:
     """He et al. (2015, Fig. 1 and 6) found that a deeper plain network has a HIGHER training
@@ -201,6 +199,7 @@ DIGITS_QUICK = {"num_epochs": 2}
     config=DigitsConfig,
     quick=DIGITS_QUICK,
     implements=("dllab.models.cnn.digits_cnn", "dllab.nn.ConvBlock"),
+    headline="test_accuracy",
 )
 def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     """Two ConvBlocks (3x3 convolution -> batch norm -> ReLU -> 2x2 max pooling), 8x8 -> 2x2,
@@ -233,6 +232,7 @@ def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     config=DigitsConfig,
     quick=DIGITS_QUICK,
     implements=("dllab.experiments.vision.first_feature_maps",),
+    headline="test_accuracy",
 )
 def feature_maps(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     """The 16 learned 3x3 filters of the digits CNN's first convolution, and the feature maps
@@ -344,6 +344,7 @@ class NormConfig(VariantsConfig):
     config=VariantsConfig,
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.pool", "dllab.nn.MinPool", "dllab.nn.GlobalPool"),
+    headline=("test_accuracy_max", "test_accuracy_min", "test_accuracy_global"),
 )
 def pooling(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The same digits CNN with 2x2 max, average or min pooling after each block, or none
@@ -361,6 +362,7 @@ def pooling(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     config=VariantsConfig,
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.activation",),
+    headline=("test_accuracy_sigmoid", "test_accuracy_relu"),
 )
 def activations_cnn(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The digits CNN with sigmoid, tanh, ReLU, leaky ReLU, ELU or PReLU after each convolution:
@@ -377,6 +379,7 @@ def activations_cnn(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     config=DropoutConfig,
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.dropout",),
+    headline=("train_test_gap_p0", "train_test_gap_p0.5"),
 )
 def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The digits CNN with dropout 0, 0.25 and 0.5 after each block (Srivastava et al., 2014):
@@ -394,6 +397,7 @@ def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     config=NormConfig,
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.norm",),
+    headline=("test_accuracy_none", "test_accuracy_batch"),
 )
 def normalization(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The digits CNN with no normalization or batch (Ioffe & Szegedy, 2015), layer (Ba et al.,
@@ -423,6 +427,7 @@ class AugmentationConfig:
     config=AugmentationConfig,
     quick={"num_epochs": 1, "num_train": 5, "policies": ("none", "affine", "mixup")},
     implements=("dllab.data.augment", "dllab.engine.augmented.Augmented"),
+    headline=("test_accuracy_none", "test_accuracy_affine"),
 )
 def augmentation_ablation(cfg: AugmentationConfig, run: Run) -> dict[str, float]:
     """The digits CNN trained on a few labelled digits per class, with each augmentation policy
@@ -510,6 +515,7 @@ class ArchitecturesConfig:
         "dllab.models.googlenet.GoogLeNet",
         "dllab.models.resnet.cifar_resnet",
     ),  # fmt: skip
+    headline=("test_accuracy_digits_cnn", "test_accuracy_resnet8"),
 )
 def architectures(cfg: ArchitecturesConfig, run: Run) -> dict[str, float]:
     """Small VGG-11 (stacked 3x3 convolutions), GoogLeNet (inception modules with and without
@@ -594,6 +600,7 @@ TRANSFER_BATCH = 16
     config=TransferConfig,
     quick={"pretrain_epochs": 1, "num_steps": 4, "channels": (8, 16), "num_train": (2, 5)},
     implements=("dllab.experiments.unit2.Frozen",),
+    headline=("test_accuracy_scratch_n2", "test_accuracy_partly_frozen_n2"),
 )
 def transfer_learning(cfg: TransferConfig, run: Run) -> dict[str, float]:
     """A CNN learns features on digits 0-4 (with affine augmentation, for features that are not
