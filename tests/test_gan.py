@@ -13,6 +13,7 @@ from dllab.engine.gan import (
     SuperResolutionTask,
     generator_loss,
     gradient_penalty,
+    set_adam_betas,
 )
 from dllab.errors import ConfigError
 from dllab.models import create_model
@@ -147,6 +148,17 @@ def test_conditional_gan_feeds_the_label_to_both_networks():
     t.fit((X, torch.arange(6)), num_epochs=1, batch_size=3)
     with pytest.raises(ConfigError, match="condition"):
         t.fit(X, num_epochs=2, batch_size=3)
+
+
+def test_gan_optimizers_use_radford_betas_and_the_helper_sets_them_on_any_adam():
+    t = gan_trainer()
+    for optimizer in t.optimizers.values():
+        assert optimizer.param_groups[0]["betas"] == (0.5, 0.999)  # Radford et al., §4
+    adam = torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    set_adam_betas([adam, sgd])
+    assert adam.param_groups[0]["betas"] == (0.5, 0.999)
+    assert "betas" not in sgd.param_groups[0]  # other optimizers are left as they are
 
 
 def test_bad_gan_settings_are_config_errors():

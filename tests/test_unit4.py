@@ -1,11 +1,18 @@
 """Unit IV experiments: their quick configs run and report what the issue promises."""
 
 import json
+import pickle
+import struct
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from safetensors.torch import load_file
 
+from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
 from dllab.experiments.syllabus import TOPICS
+from dllab.experiments.unit4 import GanImages, load_gan_images
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +93,88 @@ def test_lapgan_and_srgan_report_their_scores(quick_runs):
     _, sr = quick_runs["srgan"]
     assert 5 < sr["bicubic_psnr"] < 30
     assert {"srresnet_psnr", "srgan_psnr", "srgan_classifier_accuracy"} <= set(sr)
+
+
+def _write_mnist(folder, n_train: int = 40, n_test: int = 20):
+    """The four MNIST IDX files (uint8 images 28x28, labels 0-9), n_train/n_test images."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+            (folder / f"{prefix}-{kind}-ubyte").write_bytes(header + array.tobytes())
+
+
+def _write_cifar(folder, n: int = 8):
+    """The six CIFAR-10 python batches (n images each), pickled with str-free bytes keys."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name in names:
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": (np.arange(n) % 10).tolist(),
+        }
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=3))
+
+
+def test_dcgan_without_the_mnist_files_is_one_data_error(tmp_path):
+    with pytest.raises(DataError) as error:
+        run_experiment(
+            "dcgan",
+            quick=True,
+            overrides=("data.name=mnist", f"data.dir={tmp_path}"),
+            out=str(tmp_path / "run"),
+            quiet=True,
+        )
+    message = str(error.value)
+    assert "\n" not in message and "mnist: files not found" in message
+    assert "train-images-idx3-ubyte" in message
+
+
+def test_dcgan_mlp_on_32x32_images_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="architecture=dcgan"):
+        run_experiment(
+            "dcgan",
+            quick=True,
+            overrides=("data.name=cifar10", "architecture=mlp"),
+            out=str(tmp_path / "run"),
+            quiet=True,
+        )
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_dcgan_trains_on_real_image_files(tmp_path, name):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    if name == "mnist":
+        _write_mnist(folder)
+        channels = 1
+    else:
+        _write_cifar(folder / "cifar-10-batches-py")
+        channels = 3
+    run = run_experiment(
+        "dcgan",
+        quick=True,
+        overrides=(f"data.name={name}", f"data.dir={folder}", "data.num_train=32"),
+        out=str(tmp_path / "run"),
+        quiet=True,
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["classifier_fid"] > metrics["real_classifier_fid"] >= 0
+    assert 0 <= metrics["precision"] <= 1 and 0 <= metrics["recall"] <= 1
+    samples = plt.imread(run / "figures" / "samples.png")
+    assert samples.ndim == 3  # a drawn figure
+    pointer = json.loads((run / "checkpoints" / "gan" / "last.json").read_text())
+    weights = load_file(run / "checkpoints" / "gan" / pointer["folder"] / "model.safetensors")
+    last = weights["generator.net.9.weight"]  # the transposed convolution drawing the image
+    assert last.shape == (64, channels, 4, 4)  # 16x16 -> 32x32 images with `channels`
+
+
+def test_load_gan_images_pads_mnist_to_32_and_keeps_num_train(tmp_path):
+    _write_mnist(tmp_path, n_train=30, n_test=10)
+    images = load_gan_images(GanImages("mnist", str(tmp_path), num_train=12))
+    assert images.train[0].shape == (12, 1, 32, 32) and images.test[0].shape == (10, 1, 32, 32)
+    assert images.train[0][..., :2, :].abs().sum() == 0  # the padding is background
+    assert images.train[1].tolist() == [k % 10 for k in range(12)]

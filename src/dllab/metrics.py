@@ -19,7 +19,8 @@ def mode_coverage(
 
     A sample is high quality when it lies within 3 std of its nearest mode (`centres` (K, 2),
     e.g. from `dllab.data.mixture_modes`); a mode is captured when at least `min_count`
-    high-quality samples fall on it.
+    high-quality samples fall on it (1, as in the code behind the PacGAN tables, which score
+    2,500 samples).
 
     Returns:
         {"modes_captured", "num_modes", "high_quality_fraction"}.

@@ -16,6 +16,7 @@ SRGAN's variant: the generator's input is a low-resolution image and its loss ad
 """
 
 import copy
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,23 @@ from dllab.engine.tasks import Batch, Task
 from dllab.errors import ConfigError
 
 GAN_LOSSES = ("minimax", "non_saturating", "wgan_gp")
+GAN_BETAS = (0.5, 0.999)  # Adam's (β1, β2) for adversarial training (Radford et al., 2016, §4)
+
+
+def set_adam_betas(
+    optimizers: Iterable[torch.optim.Optimizer], betas: tuple[float, float] = GAN_BETAS
+) -> None:
+    """Give every Adam or AdamW optimizer in `optimizers` the momentum terms `betas`.
+
+    Radford et al. found Adam's default β1 = 0.9 made adversarial training oscillate and
+    unstable, and β1 = 0.5 stabilised it; every task that trains a discriminator against
+    another network uses it (GANs here; BiGAN/ALI, VAE-GAN and AAE through their trainer's
+    `optimizers`). Other optimizers are left as they are.
+    """
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            if "betas" in group:  # Adam and AdamW
+                group["betas"] = tuple(betas)
 
 
 class GAN(nn.Module):
@@ -137,7 +155,7 @@ class GANTask(Task):
         label_smoothing: float = 0.0,
         pack: int = 1,
         ema_decay: float = 0.999,
-        betas: tuple[float, float] = (0.5, 0.999),
+        betas: tuple[float, float] = GAN_BETAS,
     ):
         if loss not in GAN_LOSSES:
             raise ConfigError(f"unknown GAN loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
@@ -152,10 +170,7 @@ class GANTask(Task):
             "discriminator": build(model.discriminator.parameters()),
             "generator": build(model.generator.parameters()),
         }
-        for optimizer in optimizers.values():
-            for group in optimizer.param_groups:
-                if "betas" in group:  # Adam and AdamW
-                    group["betas"] = self.betas
+        set_adam_betas(optimizers.values(), self.betas)
         return optimizers
 
     def _critic_input(self, model: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:

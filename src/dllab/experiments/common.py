@@ -1,5 +1,5 @@
 """Pieces that several experiments compose: train a classifier, decision-boundary grids,
-confusion matrices."""
+confusion matrices, and the classifier whose features score generated images."""
 
 import numpy as np
 import torch
@@ -28,6 +28,32 @@ def train_classifier(
     trainer = run.trainer(name, model, **trainer_kwargs)
     run.fit(trainer, data.train, val_data=data.val, num_epochs=num_epochs, batch_size=batch_size)
     return trainer, trainer.evaluate(data.test)
+
+
+def scoring_classifier(run: Run, images: Dataset, num_epochs: int) -> tuple[nn.Module, float]:
+    """The CNN whose features and predictions score generated images, trained on the real ones
+    (pretrained Inception weights cannot be downloaded): `digits_cnn` for 8x8 digits, else the
+    global-average-pooling `cnn` with as many input channels as the images have.
+
+    Returns:
+        The classifier in eval mode, and its accuracy on images.test.
+    """
+    X = images.train[0]  # (N, C, H, W)
+    if X.shape[-1] == 8:
+        model = run.model("classifier", "digits_cnn", in_channels=X.shape[1])
+    else:
+        model = run.model("classifier", "cnn", in_channels=X.shape[1])
+    _, test = train_classifier(
+        run, "classifier", model, images, num_epochs=num_epochs, batch_size=64
+    )
+    return model.eval(), test["accuracy"]
+
+
+@torch.no_grad()
+def classifier_features(classifier: nn.Module, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A `CNN`'s penultimate features (N, F) and predicted classes (N,) for images X (N, ...)."""
+    h = torch.cat([classifier.pool(classifier.features(x)) for x in X.split(1024)])  # (N, F)
+    return h, classifier.fc(h).argmax(1)
 
 
 def grid_over(X: torch.Tensor, resolution: int = 150, margin: float = 0.5):

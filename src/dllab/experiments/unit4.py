@@ -14,7 +14,7 @@ from dllab.data import mixture_modes
 from dllab.engine import GAN, GANTask, SampleSnapshots
 from dllab.engine.gan import SuperResolutionTask
 from dllab.errors import ConfigError
-from dllab.experiments.common import train_classifier
+from dllab.experiments.common import classifier_features, scoring_classifier, train_classifier
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
@@ -39,7 +39,7 @@ GAN_2D_METHODS = {
 @dataclass
 class MixtureData:
     name: Literal["ring8", "grid25"] = "ring8"  # ring of 8 or grid of 25 Gaussians (VEEGAN §5.1)
-    n: int = param(10_000, ge=256)  # training samples
+    n: int = param(100_000, ge=256)  # discriminator inputs per epoch (PacGAN: 100,000)
 
 
 @dataclass
@@ -47,9 +47,9 @@ class Gan2dConfig:
     data: MixtureData = field(default_factory=MixtureData)
     method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "pacgan"  # reported
     compare: bool = True  # also train the other methods, for the figures and the table
-    num_epochs: int = param(500, ge=1)  # passes over the training samples
-    batch_size: int = param(256, ge=8)  # real (and generated) samples per step
-    lr: float = param(1e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    num_epochs: int = param(38, ge=1)  # passes over the n training inputs (390 steps each)
+    batch_size: int = param(256, ge=8)  # discriminator inputs per step (a PacGAN pack is m samples)
+    lr: float = param(2e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
     latent_dim: int = param(2, ge=1)  # size of the noise z
     num_hiddens: int = param(128, ge=1)  # units per hidden layer of G and D
     num_layers: int = param(3, ge=1)  # hidden layers of G and D
@@ -73,7 +73,11 @@ def _density_frame(X: np.ndarray, extent: float, size: int = 64) -> np.ndarray:
 
 
 def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: torch.Tensor):
-    """One GAN of `method` trained on samples X (N, 2); returns its samples of z over training."""
+    """One GAN of `method` trained on samples X (N, 2); returns its samples of z over training.
+
+    As in PacGAN's experiments, a discriminator input is a pack of m samples: with packing, an
+    epoch draws m * n samples in steps of m * batch_size, so every method takes the same steps.
+    """
     loss, packed = GAN_2D_METHODS[method]
     pack = cfg.pack if packed else 1
     size = {"num_hiddens": cfg.num_hiddens, "num_layers": cfg.num_layers}
@@ -83,7 +87,9 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     task = GANTask(loss, n_critic=cfg.n_critic if loss == "wgan_gp" else 1, pack=pack)
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
     trainer = run.trainer(method, model, loss=task, lr=cfg.lr, callbacks=[snapshots])
-    run.fit(trainer, X, num_epochs=cfg.num_epochs, batch_size=cfg.batch_size)
+    run.fit(
+        trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=pack * cfg.batch_size
+    )
     return snapshots
 
 
@@ -93,7 +99,13 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     title="Mode collapse on 2-D Gaussian mixtures, and its cure",
     topics=("vanilla GAN", "Wasserstein GAN", "mode collapse"),
     config=Gan2dConfig,
-    quick={"num_epochs": 6, "data": {"n": 1024}, "num_samples": 500, "snapshots": 3},
+    quick={
+        "num_epochs": 6,
+        "data": {"n": 1024},
+        "batch_size": 64,
+        "num_samples": 500,
+        "snapshots": 3,
+    },
     implements=(
         "dllab.engine.gan.GANTask",
         "dllab.engine.gan.gradient_penalty",
@@ -104,14 +116,14 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
 def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     """A GAN trained on a mixture of well-separated Gaussians often covers only some of them
     (mode collapse): the generator finds one mode the discriminator accepts, the discriminator
-    then rejects it, and the generator hops to another. Four methods are trained on the same
-    samples from the same noise: the minimax loss of Goodfellow et al. (2014), the
-    non-saturating loss, WGAN-GP (Gulrajani et al., 2017) and PacGAN (Lin et al., 2018), whose
-    discriminator judges several samples at once and so sees a lack of diversity. A mode is
-    captured when generated samples lie within 3 standard deviations of it; the fraction of
-    samples that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
-    dataset = data.load(cfg.data.name, n=cfg.data.n)
-    X = dataset.train[0]
+    then rejects it, and the generator hops to another. Four methods train the same networks
+    for the same steps and are scored on the same noise: the minimax loss of Goodfellow et al.
+    (2014), the non-saturating loss, WGAN-GP (Gulrajani et al., 2017) and PacGAN (Lin et al.,
+    2018), whose discriminator judges m samples at once and so sees a lack of diversity. The
+    samples come from the averaged generator (its weights' moving average). A mode is captured
+    when at least one of 2,500 generated samples lies within 3 standard deviations of it; the
+    fraction of samples that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
+    X = data.load(cfg.data.name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
     centres, std = mixture_modes(cfg.data.name)
     z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the fixed noise batch of every method
     methods = list(GAN_2D_METHODS) if cfg.compare else [cfg.method]
@@ -168,46 +180,37 @@ class DigitsGanConfig:
     snapshots: int = param(10, ge=2)  # frames of the training GIF
 
 
-def _digit_classifier(run: Run, digits, num_epochs: int):
-    """The CNN whose features and predictions score generated digits (trained on real ones)."""
-    model = run.model("classifier", "digits_cnn")
-    trainer, test = train_classifier(
-        run, "classifier", model, digits, num_epochs=num_epochs, batch_size=64
-    )
-    return model.eval(), test["accuracy"]
-
-
-@torch.no_grad()
-def _features(classifier, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The classifier's penultimate features (N, F) and predicted classes (N,) of images X."""
-    h = classifier.pool(classifier.features(X))  # (N, F)
-    return h, classifier.fc(h).argmax(1)
-
-
 def _image_scores(classifier, real_test: torch.Tensor, fake: torch.Tensor, real_train) -> dict:
-    """Classifier FID of generated vs test digits (and of real train vs test, the floor),
+    """Classifier FID of generated vs test images (and of real train vs test, the floor),
     precision/recall in feature space, and the entropy of the predicted-class histogram."""
-    h_test, _ = _features(classifier, real_test)
-    h_fake, predicted = _features(classifier, fake)
-    h_train, _ = _features(classifier, real_train)
+    h_test, _ = classifier_features(classifier, real_test)
+    h_fake, predicted = classifier_features(classifier, fake)
+    h_train, _ = classifier_features(classifier, real_train)
+    n = min(len(h_test), len(h_fake))  # k-NN balls need (n, n) distances: equal, bounded sets
     return {
         "classifier_fid": feature_frechet_distance(h_fake, h_test),
         "real_classifier_fid": feature_frechet_distance(h_train, h_test),
-        **precision_recall(h_test, h_fake[: len(h_test)]),
+        **precision_recall(h_test[:n], h_fake[:n]),
         "class_entropy": class_histogram_entropy(predicted, 10),
         "max_class_entropy": math.log(10),
     }
 
 
 def _train_digit_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool, z: torch.Tensor):
-    """An MLP GAN (conditional when asked) on the training digits; returns it and its frames."""
+    """A GAN (conditional when asked) on the training images; returns it and its frames."""
     num_classes = 10 if conditional else 0
     wgan = cfg.loss == "wgan_gp"  # no batch norm in the critic; no probabilities to smooth
+    channels, side = digits.train[0].shape[1], digits.train[0].shape[-1]  # (N, C, S, S)
     if cfg.architecture == "dcgan":
         if conditional:
             raise ConfigError("the conditional GAN is an MLP: use architecture=mlp")
-        G = run.model("G", "dcgan_generator_digits", latent_dim=cfg.latent_dim)
-        D = run.model("D", "dcgan_discriminator_digits", norm="none" if wgan else "batch")
+        norm = "none" if wgan else "batch"
+        if side == 8:
+            G = run.model("G", "dcgan_generator_digits", latent_dim=cfg.latent_dim)
+            D = run.model("D", "dcgan_discriminator_digits", norm=norm)
+        else:
+            G = run.model("G", "dcgan_generator_32", latent_dim=cfg.latent_dim, channels=channels)
+            D = run.model("D", "dcgan_discriminator_32", channels=channels, norm=norm)
     else:
         size = {"num_classes": num_classes, "num_hiddens": cfg.num_hiddens}
         G = run.model("G", "gan_generator_digits", latent_dim=cfg.latent_dim, **size)
@@ -222,9 +225,9 @@ def _train_digit_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool, 
     return model, snapshots
 
 
-def _digits_gan(cfg: DigitsGanConfig, run: Run, conditional: bool) -> dict[str, float]:
-    digits = data.load("digits")
-    classifier, classifier_accuracy = _digit_classifier(run, digits, cfg.classifier_epochs)
+def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> dict[str, float]:
+    """Train a GAN on the images `digits` and score its samples with a classifier."""
+    classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
     labels = torch.arange(cfg.num_samples) % 10  # (N,) balanced requested classes
     shown = torch.arange(100) // 10  # one row per class in the figures
     z_shown = torch.randn(100, cfg.latent_dim)
@@ -235,7 +238,7 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, conditional: bool) -> dict[str, 
         "classifier_test_accuracy": classifier_accuracy,
         **_image_scores(classifier, digits.test[0], fake, digits.train[0]),
     }
-    _, predicted = _features(classifier, fake)
+    _, predicted = classifier_features(classifier, fake)
     kind = "conditional GAN" if conditional else "GAN"
     if conditional:
         correct = (predicted == labels).float()
@@ -244,7 +247,7 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, conditional: bool) -> dict[str, 
             labels, minlength=10
         )
         plots.bars(
-            {str(k): v for k, v in enumerate(per_class.tolist())},
+            {f"digit {k}": v for k, v in enumerate(per_class.tolist())},
             run.figure("class-accuracy"),
             "Classifier accuracy on generated digits of each requested class",
             "fraction classified as requested",
@@ -258,9 +261,11 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, conditional: bool) -> dict[str, 
         nrow=10,
         row_labels=[str(k) for k in range(10)] if conditional else None,
     )
-    frames = [plots.mosaic(s.numpy(), nrow=10)[..., 0] for s in snapshots.samples]
+    scale = max(1, 24 // digits.train[0].shape[-1])  # 8x8 digits drawn 3x larger
+    frames = [plots.mosaic(s.numpy(), nrow=10) for s in snapshots.samples]  # (H, W, C)
+    frames = [f[..., 0] if f.shape[-1] == 1 else f for f in frames]  # grey: (H, W)
     plots.animated_gif(
-        [np.kron(f, np.ones((3, 3))) for f in frames], run.figure("training", ".gif")
+        [f.repeat(scale, 0).repeat(scale, 1) for f in frames], run.figure("training", ".gif")
     )
     return metrics
 
@@ -284,7 +289,7 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     digits ("classifier FID", beside that of the real training digits, its floor), precision
     and recall in that space, and the entropy of the predicted-class histogram (log 10 when
     every digit is generated equally often; lower when the generator collapses)."""
-    return _digits_gan(cfg, run, conditional=False)
+    return _digits_gan(cfg, run, data.load("digits"), conditional=False)
 
 
 @experiment(
@@ -302,13 +307,42 @@ def cgan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     A CNN trained on real digits checks that it does: its accuracy on generated digits of each
     requested class, next to its accuracy on the real test digits; the classifier FID is
     reported beside that of the real training digits."""
-    return _digits_gan(cfg, run, conditional=True)
+    return _digits_gan(cfg, run, data.load("digits"), conditional=True)
+
+
+@dataclass
+class GanImages:
+    name: Literal["digits", "mnist", "cifar10"] = "digits"  # 8x8 digits, or MNIST/CIFAR-10 files
+    dir: str = ""  # folder of the MNIST IDX / CIFAR-10 batch files (default: the dllab cache)
+    download: bool = False  # fetch missing MNIST/CIFAR-10 files into the cache first
+    num_train: int = param(10_000, ge=0)  # training images kept (0: all), for a CPU's sake
 
 
 @dataclass
 class DcganConfig(DigitsGanConfig):
+    data: GanImages = field(default_factory=GanImages)
     architecture: Literal["mlp", "dcgan"] = "dcgan"  # MLP networks, or DCGAN's convolutions
-    num_epochs: int = param(150, ge=1)  # passes over the 1257 training digits
+    num_epochs: int = param(150, ge=1)  # passes over the training images
+
+
+def load_gan_images(spec: GanImages) -> data.Dataset:
+    """Images in [0, 1] with a power-of-two side, as DCGAN's strided layers need: the digits
+    (N, 1, 8, 8), MNIST padded from 28 to (N, 1, 32, 32), CIFAR-10 (N, 3, 32, 32).
+
+    Raises:
+        DataError: one line naming the MNIST / CIFAR-10 files missing and where to put them.
+    """
+    if spec.name == "digits":
+        return data.load("digits")
+    images = data.load(spec.name, dir=spec.dir or None, download=spec.download)
+    pad = (32 - images.train[0].shape[-1]) // 2  # MNIST: 2 pixels of background on each side
+    (X_train, y_train), (X_test, y_test) = images.train, images.test
+    keep = spec.num_train or len(X_train)
+    return replace(
+        images,
+        train=(F.pad(X_train[:keep], (pad,) * 4), y_train[:keep]),
+        test=(F.pad(X_test, (pad,) * 4), y_test),
+    )
 
 
 @experiment(
@@ -325,8 +359,12 @@ def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
     (transposed) convolutions instead of pooling, no fully connected hidden layers, batch norm,
     ReLU in the generator and LeakyReLU in the discriminator, Adam with β1 = 0.5. The same
     scores as `gan-digits` (classifier FID, precision/recall, class entropy) compare it with
-    the MLP GAN (`--set architecture=mlp`)."""
-    return _digits_gan(cfg, run, conditional=False)
+    the MLP GAN (`--set architecture=mlp`). `--set data.name=mnist` or `cifar10` trains the
+    32x32 DCGAN on real files (in `data.dir` or the dllab cache), scored by a CNN trained on
+    the same images."""
+    if cfg.architecture == "mlp" and cfg.data.name != "digits":
+        raise ConfigError("the MLP GAN draws 8x8 digits: use architecture=dcgan for MNIST/CIFAR-10")
+    return _digits_gan(cfg, run, load_gan_images(cfg.data), conditional=False)
 
 
 @dataclass
@@ -464,7 +502,7 @@ def lapgan(cfg: LapganConfig, run: Run) -> dict[str, float]:
     detail the upsampling lacks: a level of the Laplacian pyramid). Each GAN is trained on the
     pyramid of the real digits; sampling runs coarse to fine. Scored as `gan-digits`."""
     digits = data.load("digits")
-    classifier, classifier_accuracy = _digit_classifier(run, digits, cfg.classifier_epochs)
+    classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
     residual, coarse = laplacian_pyramid(digits.train[0], 2)  # (N, 1, 8, 8), (N, 1, 4, 4)
     levels = {}
     specs = [  # level: (generator, discriminator, training data, conditioned on the coarse image)
@@ -531,7 +569,7 @@ def srgan(cfg: SrganConfig, run: Run) -> dict[str, float]:
     the original, and the classifier's accuracy on the upscaled digits tells whether they are
     still readable."""
     digits = data.load("digits")
-    classifier, classifier_accuracy = _digit_classifier(run, digits, cfg.classifier_epochs)
+    classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
     classifier.requires_grad_(False)
 
     def feature_loss(X_hat: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
@@ -561,7 +599,7 @@ def srgan(cfg: SrganConfig, run: Run) -> dict[str, float]:
     for name, X_hat in outputs.items():
         key = name.lower()
         metrics[f"{key}_psnr"] = psnr(X_hat, X_test)
-        _, predicted = _features(classifier, X_hat)
+        _, predicted = classifier_features(classifier, X_hat)
         metrics[f"{key}_classifier_accuracy"] = (predicted == digits.test[1]).float().mean().item()
     shown = 10
     rows = [

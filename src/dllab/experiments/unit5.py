@@ -22,11 +22,11 @@ from dllab.engine.autoencoding import (
     VAEGANTask,
     corrupt,
 )
-from dllab.engine.gan import GAN, GANTask
+from dllab.engine.gan import GAN, GANTask, set_adam_betas
 from dllab.errors import ConfigError
+from dllab.experiments.common import classifier_features, scoring_classifier
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run, derive_seed
-from dllab.experiments.unit4 import _digit_classifier, _features
 from dllab.metrics import feature_frechet_distance, linear_probe_accuracy, psnr, roc_auc
 from dllab.report import plots
 
@@ -128,6 +128,7 @@ def _pca_started_ae(cfg: CompressionConfig, run: Run, ds, k: int, pca: PCA):
         "dllab.models.autoencoder.DenseAutoencoder",
         "dllab.models.autoencoder.ConvAutoencoder",
     ),
+    headline=("pca_mse_k2", "ae_mse_k2"),
 )
 def ae_compression(cfg: CompressionConfig, run: Run) -> dict[str, float]:
     """A dense autoencoder, a convolutional one and PCA each compress the data to k numbers and
@@ -231,6 +232,7 @@ class DenoisingConfig:
     config=DenoisingConfig,
     quick={"num_epochs": 4, "test_levels": (0.5,), "lr": 3e-3},
     implements=("dllab.engine.autoencoding.Denoising", "dllab.engine.autoencoding.corrupt"),
+    headline=("psnr_noisy_gaussian_50", "psnr_denoised_gaussian_50"),
 )
 def denoising(cfg: DenoisingConfig, run: Run) -> dict[str, float]:
     """A denoising autoencoder (Vincent et al., 2008) learns to map a corrupted digit back to the
@@ -295,6 +297,7 @@ class VAEConfig:
     config=VAEConfig,
     quick={"num_epochs": 5, "lr": 3e-3},
     implements=("dllab.models.vae.VAE", "dllab.engine.autoencoding.ELBO"),
+    headline="test_elbo",
 )
 def vae(cfg: VAEConfig, run: Run) -> dict[str, float]:
     """A VAE (Kingma & Welling, 2014) maximises the evidence lower bound
@@ -371,6 +374,7 @@ class SparseConfig:
     config=SparseConfig,
     quick={"num_epochs": 4},
     implements=("dllab.engine.autoencoding.Sparse", "dllab.engine.autoencoding.sparsity_kl"),
+    headline=("fraction_active_plain", "fraction_active_kl"),
 )
 def sparse_ae(cfg: SparseConfig, run: Run) -> dict[str, float]:
     """An over-complete 64-100-64 autoencoder with a sigmoid code, trained plainly, with the KL
@@ -430,6 +434,7 @@ class ConvAEConfig:
     config=ConvAEConfig,
     quick={"num_epochs": 3, "lr": 3e-3},
     implements=("dllab.models.autoencoder.ConvAutoencoder",),
+    headline=("dense_test_mse", "conv_test_mse"),
 )
 def conv_ae(cfg: ConvAEConfig, run: Run) -> dict[str, float]:
     """Strided convolutions down to a k-number code and transposed convolutions back up
@@ -471,6 +476,7 @@ class AnomalyConfig:
     config=AnomalyConfig,
     quick={"num_epochs": 6, "lr": 3e-3},
     implements=("dllab.metrics.roc_auc",),
+    headline="roc_auc",
 )
 def anomaly_detection(cfg: AnomalyConfig, run: Run) -> dict[str, float]:
     """An autoencoder trained only on some digit classes reconstructs those well and the others
@@ -536,6 +542,7 @@ class InpaintingConfig:
     config=InpaintingConfig,
     quick={"num_epochs": 4, "copies": 1, "lr": 3e-3},
     implements=("dllab.experiments.unit5.erase_squares",),
+    headline=("masked_mse_mean_fill", "masked_mse"),
 )
 def inpainting(cfg: InpaintingConfig, run: Run) -> dict[str, float]:
     """A convolutional encoder-decoder (a context encoder without the adversarial term, Pathak
@@ -602,6 +609,7 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     (X_train, y_train), (X_test, y_test) = ds.train, ds.test
     model = run.model(key, model_name, latent_dim=cfg.latent_dim)
     trainer = run.trainer(key, model, checkpoint=False, optimizer="adam", loss=task, lr=cfg.lr)
+    set_adam_betas(trainer.optimizers.values())  # β1 = 0.5 for adversarial training
     run.fit(trainer, X_train, num_epochs=cfg.num_epochs, batch_size=64)
     model.eval()
     generator = torch.Generator().manual_seed(derive_seed(run.seed, "samples"))
@@ -645,6 +653,7 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
         "dllab.models.hybrid.AdversarialAutoencoder",
         "dllab.engine.autoencoding.AdversarialAutoencoding",
     ),
+    headline="linear_probe_accuracy",
 )
 def aae(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
     """An adversarial autoencoder (Makhzani et al., 2016) reconstructs digits while a
@@ -668,6 +677,7 @@ class BiGANConfig(AdversarialConfig):
     config=BiGANConfig,
     quick={"num_epochs": 3},
     implements=("dllab.models.hybrid.BiGAN", "dllab.engine.autoencoding.BidirectionalGAN"),
+    headline="linear_probe_accuracy",
 )
 def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     """BiGAN (Donahue et al., 2017): the discriminator sees pairs (x, E(x)) and (G(z), z); at
@@ -684,6 +694,7 @@ def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     config=BiGANConfig,
     quick={"num_epochs": 3},
     implements=("dllab.models.hybrid.BiGAN",),
+    headline="linear_probe_accuracy",
 )
 def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     """ALI (Dumoulin et al., 2017) is BiGAN with a stochastic encoder q(z|x) = N(μ(x), σ²(x)),
@@ -699,6 +710,7 @@ def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     config=AdversarialConfig,
     quick={"num_epochs": 3},
     implements=("dllab.models.hybrid.VAEGAN", "dllab.engine.autoencoding.VAEGANTask"),
+    headline="linear_probe_accuracy",
 )
 def vae_gan(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
     """The VAE-GAN (Larsen et al., 2016) replaces the VAE's pixel-wise likelihood by a distance
@@ -761,21 +773,24 @@ def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
     trainer = run.trainer(
         "vae-gan", vaegan, checkpoint=False, optimizer="adam", loss=VAEGANTask(), lr=cfg.lr
     )
+    set_adam_betas(trainer.optimizers.values())
     run.fit(trainer, X_train, num_epochs=cfg.num_epochs, batch_size=64)
     with torch.no_grad():
         vaegan.eval()
         samples["VAE-GAN"] = vaegan.decode(z)
         recon["VAE-GAN"] = vaegan.decode(vaegan.encode(X_test))
 
-    classifier, _ = _digit_classifier(run, ds, cfg.classifier_epochs)
-    h_test = _features(classifier, X_test)[0]
+    classifier, _ = scoring_classifier(run, ds, cfg.classifier_epochs)
+    h_test = classifier_features(classifier, X_test)[0]
     metrics = {
-        "real_classifier_fid": feature_frechet_distance(_features(classifier, X_train)[0], h_test)
+        "real_classifier_fid": feature_frechet_distance(
+            classifier_features(classifier, X_train)[0], h_test
+        )
     }
     for name, X in samples.items():
         key = name.lower().replace("-", "")
         metrics[f"classifier_fid_{key}"] = feature_frechet_distance(
-            _features(classifier, X)[0], h_test
+            classifier_features(classifier, X)[0], h_test
         )
         if name in recon:
             metrics[f"recon_mse_{key}"] = F.mse_loss(recon[name], X_test).item()
