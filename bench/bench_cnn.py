@@ -38,6 +38,8 @@ def mnist1d_seeds() -> dict:
     shifts, and from one view), its training wall and CPU time, and the target verdict."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        # warm-up, untimed: oneDNN builds its kernels on first use (about 5 s here)
+        run_experiment("mnist1d-cnn", quick=True, out=f"{tmp}/warm-up", quiet=True)
         for seed in SEEDS:
             folder = run_experiment("mnist1d-cnn", seed=seed, out=f"{tmp}/s{seed}", quiet=True)
             m = json.loads((folder / "metrics.json").read_text())

@@ -33,7 +33,7 @@ from dllab.report import plots
 
 @dataclass
 class Mnist1dConfig:
-    num_epochs: int = param(50, ge=1)  # epochs of the CNN (one-cycle schedule over them)
+    num_epochs: int = param(60, ge=1)  # epochs of the CNN (one-cycle schedule over them)
     width: int = param(32, ge=1)  # channels of the first blocks (then 2x, 4x)
     batch_size: int = param(256, ge=1)
     lr: float = param(6e-3, gt=0)  # AdamW peak learning rate
