@@ -43,10 +43,10 @@ SHOWCASE = (
     Showcase("feature-maps", ("num_epochs=10",), 3),
     # III: BPTT, vanishing gradients and clipping, LSTM/GRU memory, bidirectional, seq2seq
     Showcase("bptt", (), 2),
-    Showcase("vanishing-gradients"),
+    Showcase("vanishing-gradients", (), 6),
     Showcase("adding-problem", ("T=50", "num_hiddens=64", "num_train=5000", "batch_size=64"), 11),
     Showcase("bidirectional", ("data.max_chars=100000", "num_hiddens=64", "num_epochs=5"), 10),
-    Showcase("seq2seq"),
+    Showcase("seq2seq", (), 2),
     Showcase(
         "char-lm",
         (
@@ -60,11 +60,11 @@ SHOWCASE = (
         8,
     ),
     # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
-    Showcase("gan-2d"),
-    Showcase("cgan-digits"),
-    Showcase("dcgan"),
-    Showcase("generative-vs-discriminative"),
-    Showcase("pixelcnn"),
+    Showcase("gan-2d", ("data.n=40000", "num_epochs=20", "compare=false"), 34),
+    Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
+    Showcase("dcgan", ("num_epochs=30", "classifier_epochs=10", "num_samples=500"), 7),
+    Showcase("generative-vs-discriminative", (), 2),
+    Showcase("pixelcnn", ("num_epochs=15",), 4),
     # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
     Showcase(
         "ae-compression",
@@ -74,7 +74,7 @@ SHOWCASE = (
     Showcase("denoising", ("num_epochs=25",), 5),
     Showcase("vae", ("num_epochs=30",), 4),
     Showcase("aae", ("num_epochs=25",), 5),
-    Showcase("ae-vs-gan"),
+    Showcase("ae-vs-gan", (), 4),
 )
 SHOWCASE_NAMES = tuple(stop.name for stop in SHOWCASE)
 

@@ -112,6 +112,7 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
         "dllab.models.gan.gan_discriminator_2d",
         "dllab.metrics.mode_coverage",
     ),
+    headline=("modes_captured", "high_quality_fraction"),
 )
 def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     """A GAN trained on a mixture of well-separated Gaussians often covers only some of them
@@ -281,6 +282,7 @@ GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200,
     config=DigitsGanConfig,
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.models.gan.gan_generator_digits", "dllab.metrics.frechet_distance"),
+    headline=("real_classifier_fid", "classifier_fid"),
 )
 def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     """An MLP generator and discriminator (Goodfellow et al., 2014) on the 1257 training digits.
@@ -300,6 +302,7 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     config=DigitsGanConfig,
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.engine.gan.GAN.condition",),
+    headline=("generated_class_accuracy", "classifier_fid"),
 )
 def cgan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     """Mirza & Osindero (2014): the one-hot label is appended to the generator's noise and to
@@ -353,6 +356,7 @@ def load_gan_images(spec: GanImages) -> data.Dataset:
     config=DcganConfig,
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.models.dcgan.DCGANGenerator", "dllab.models.dcgan.DCGANDiscriminator"),
+    headline=("real_classifier_fid", "classifier_fid"),
 )
 def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
     """Radford et al. (2016) made GANs train reliably on images with a few rules: strided
@@ -410,6 +414,7 @@ def naive_bayes_log_joint(X: torch.Tensor, log_prior, means, variances) -> torch
         "dllab.experiments.unit4.fit_gaussian_naive_bayes",
         "dllab.models.mlp.perceptron",
     ),
+    headline=("naive_bayes_error_smallest", "logistic_regression_error_smallest"),
 )
 def generative_vs_discriminative(cfg: GenDiscConfig, run: Run) -> dict[str, float]:
     """Ng & Jordan (2002): a generative classifier models p(x, y) = p(y) p(x | y) and classifies
@@ -495,6 +500,7 @@ class LapganConfig:
     config=LapganConfig,
     quick={"num_epochs": 2, "classifier_epochs": 2, "num_samples": 200},
     implements=("dllab.models.lapgan.laplacian_pyramid", "dllab.models.lapgan.reconstruct"),
+    headline=("real_classifier_fid", "classifier_fid"),
 )
 def lapgan(cfg: LapganConfig, run: Run) -> dict[str, float]:
     """Denton et al. (2015) split image generation into easier steps: a GAN draws a 4x4
@@ -558,6 +564,7 @@ class SrganConfig:
     config=SrganConfig,
     quick={"num_epochs": 2, "classifier_epochs": 2},
     implements=("dllab.models.srgan.SRGenerator", "dllab.engine.gan.SuperResolutionTask"),
+    headline=("bicubic_psnr", "srresnet_psnr", "srgan_psnr"),
 )
 def srgan(cfg: SrganConfig, run: Run) -> dict[str, float]:
     """Ledig et al. (2017) train a residual generator to upscale images with a content loss
@@ -640,6 +647,7 @@ class PixelCnnConfig:
     config=PixelCnnConfig,
     quick={"num_epochs": 2, "num_samples": 10},
     implements=("dllab.models.pixelcnn.MaskedConv2d", "dllab.models.pixelcnn.PixelCNN.sample"),
+    headline=("independent_pixels_nll_nats", "test_nll_nats"),
 )
 def pixelcnn(cfg: PixelCnnConfig, run: Run) -> dict[str, float]:
     """The third family of generative models beside GANs and VAEs: p(x) = Π_i p(x_i | x_<i)
@@ -697,6 +705,7 @@ class GanAugmentationConfig(DigitsGanConfig):
     config=GanAugmentationConfig,
     quick={**GAN_DIGITS_QUICK, "subset_size": 50, "synthetic_per_class": 5},
     implements=("dllab.engine.gan.GAN.condition",),
+    headline=("test_accuracy_without_gan_digits", "test_accuracy_with_gan_digits"),
 )
 def gan_augmentation(cfg: GanAugmentationConfig, run: Run) -> dict[str, float]:
     """A conditional GAN is trained on a small labelled subset of the digits; a CNN is then

@@ -738,6 +738,7 @@ class AEvsGANConfig:
     config=AEvsGANConfig,
     quick={"num_epochs": 3, "num_samples": 200, "classifier_epochs": 2},
     implements=("dllab.experiments.unit5.ae_vs_gan",),
+    headline=("classifier_fid_vae", "classifier_fid_vaegan"),
 )
 def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
     """The notes' VAE-versus-GAN table with measured numbers: an autoencoder (sampled from a
