@@ -69,7 +69,7 @@ def _key(label: str) -> str:
         "dllab.engine.optim.ClipNorm",
         "dllab.engine.optim.ClipValue",
     ),
-    headline=("log10_grad_ratio_rnn_tanh", "log10_grad_ratio_lstm"),
+    headline=("log10_grad_ratio_trained_rnn_tanh", "log10_grad_ratio_trained_lstm"),
 )
 def vanishing_gradients(cfg: VanishingConfig, run: Run) -> dict[str, float]:
     """BPTT made visible. On the adding problem the loss depends on the last hidden state
