@@ -39,7 +39,7 @@ class MemoryConfig:
     lstm_init: Literal["torch", "chrono"] = "chrono"  # chrono: forget-gate biases ~ log U(1, T)
     num_train: int = param(10_000, ge=1)  # training sequences
     num_test: int = param(1_000, ge=1)  # test sequences
-    num_epochs: int = param(20, ge=1)  # at most this many passes over the training sequences
+    num_epochs: int = param(50, ge=1)  # at most this many passes over the training sequences
     batch_size: int = param(64, ge=1)  # sequences per step
     lr: float = param(1e-2, gt=0)  # Adam learning rate (at 2e-3 the LSTM's plateau is longer)
     clip: float = param(1.0, gt=0)  # gradient-norm clipping threshold (Pascanu et al. 2013)
@@ -52,7 +52,7 @@ class MemoryConfig:
 class CopyConfig(MemoryConfig):
     sweep: tuple[int, ...] = param((50, 100, 200), ge=2)  # further lengths for the figure
     num_hiddens: int = param(128, ge=1)  # hidden units of every cell
-    num_epochs: int = param(20, ge=1)  # at most this many passes over the training sequences
+    num_epochs: int = param(50, ge=1)  # at most this many passes over the training sequences
     lr: float = param(1e-2, gt=0)  # Adam learning rate (2e-3 stayed at the baseline at T = 50)
     copy_len: int = param(10, ge=1)  # K symbols to remember
     num_symbols: int = param(8, ge=1)  # S symbols to choose from
