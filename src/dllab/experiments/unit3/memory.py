@@ -39,7 +39,7 @@ class MemoryConfig:
     lstm_init: Literal["torch", "chrono"] = "chrono"  # chrono: forget-gate biases ~ log U(1, T)
     num_train: int = param(10_000, ge=1)  # training sequences
     num_test: int = param(1_000, ge=1)  # test sequences
-    num_epochs: int = param(50, ge=1)  # at most this many passes over the training sequences
+    num_epochs: int = param(20, ge=1)  # at most this many passes over the training sequences
     batch_size: int = param(64, ge=1)  # sequences per step
     lr: float = param(1e-2, gt=0)  # Adam learning rate (at 2e-3 the LSTM's plateau is longer)
     clip: float = param(1.0, gt=0)  # gradient-norm clipping threshold (Pascanu et al. 2013)
