@@ -166,6 +166,8 @@ def test_bad_gan_settings_are_config_errors():
         GANTask("hinge")
     with pytest.raises(ConfigError):
         GANTask(n_critic=0)
+    with pytest.raises(ConfigError, match="schedules one optimizer, but this task trains 2"):
+        gan_trainer(schedule="cosine").fit(make_data(32), num_epochs=1, batch_size=16)
 
 
 @pytest.mark.parametrize("stop_step", [7, 16])  # mid-epoch (between G steps), end of an epoch

@@ -273,6 +273,11 @@ class Trainer:
         self.val_data = val_data
         self.eval_batch_size = max(batch_size or 0, 1024)
         self.num_epochs, self.steps_per_epoch = num_epochs, len(batches)
+        if self.schedule is not None and len(self.optimizers) > 1:
+            raise ConfigError(
+                f"schedule={self.schedule!r} schedules one optimizer, but this task trains"
+                f" {len(self.optimizers)} ({', '.join(self.optimizers)}); leave schedule unset"
+            )
         if self.schedule is not None:
             total = num_epochs * self.steps_per_epoch
             self.scheduler = make_schedule(self.schedule, self.optimizer, total, len(batches))
