@@ -1,0 +1,297 @@
+"""GANs on images: the vanilla GAN (Goodfellow et al., 2014), the conditional GAN (Mirza &
+Osindero, 2014) and DCGAN (Radford et al., 2016) on digits, MNIST or CIFAR-10, scored in the
+feature space of a classifier trained here; and whether GAN samples help a small labelled set."""
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from dllab import data
+from dllab.config import param
+from dllab.engine import GAN, GANTask, SampleSnapshots
+from dllab.errors import ConfigError
+from dllab.experiments.common import classifier_features, scoring_classifier, train_classifier
+from dllab.experiments.registry import experiment
+from dllab.experiments.runner import Run
+from dllab.metrics import (
+    class_histogram_entropy,
+    feature_frechet_distance,
+    precision_recall,
+)
+from dllab.report import plots
+
+
+@dataclass
+class DigitsGanConfig:
+    architecture: Literal["mlp", "dcgan"] = "mlp"  # MLP networks, or DCGAN's convolutions
+    num_epochs: int = param(300, ge=1)  # passes over the 1257 training digits
+    batch_size: int = param(64, ge=2)  # digits per step
+    lr: float = param(2e-4, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    latent_dim: int = param(32, ge=1)  # size of the noise z
+    num_hiddens: int = param(256, ge=1)  # units per hidden layer of G and D
+    loss: Literal["minimax", "non_saturating", "wgan_gp"] = "non_saturating"  # GAN loss
+    label_smoothing: float = param(0.1, ge=0, lt=1)  # one-sided: real targets 1 - s
+    classifier_epochs: int = param(40, ge=1)  # training of the CNN that scores the samples
+    num_samples: int = param(1000, ge=20)  # generated digits scored
+    snapshots: int = param(10, ge=2)  # frames of the training GIF
+
+
+def image_scores(classifier, real_test: torch.Tensor, fake: torch.Tensor, real_train) -> dict:
+    """Classifier FID of generated vs test images (and of real train vs test, the floor),
+    precision/recall in feature space, and the entropy of the predicted-class histogram."""
+    h_test, _ = classifier_features(classifier, real_test)
+    h_fake, predicted = classifier_features(classifier, fake)
+    h_train, _ = classifier_features(classifier, real_train)
+    n = min(len(h_test), len(h_fake))  # k-NN balls need (n, n) distances: equal, bounded sets
+    return {
+        "classifier_fid": feature_frechet_distance(h_fake, h_test),
+        "real_classifier_fid": feature_frechet_distance(h_train, h_test),
+        **precision_recall(h_test[:n], h_fake[:n]),
+        "class_entropy": class_histogram_entropy(predicted, 10),
+        "max_class_entropy": math.log(10),
+    }
+
+
+def _train_digit_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool, z: torch.Tensor):
+    """A GAN (conditional when asked) on the training images; returns it and its frames."""
+    num_classes = 10 if conditional else 0
+    wgan = cfg.loss == "wgan_gp"  # no batch norm in the critic; no probabilities to smooth
+    channels, side = digits.train[0].shape[1], digits.train[0].shape[-1]  # (N, C, S, S)
+    if cfg.architecture == "dcgan":
+        if conditional:
+            raise ConfigError("the conditional GAN is an MLP: use architecture=mlp")
+        norm = "none" if wgan else "batch"
+        if side == 8:
+            G = run.model("G", "dcgan_generator_digits", latent_dim=cfg.latent_dim)
+            D = run.model("D", "dcgan_discriminator_digits", norm=norm)
+        else:
+            G = run.model("G", "dcgan_generator_32", latent_dim=cfg.latent_dim, channels=channels)
+            D = run.model("D", "dcgan_discriminator_32", channels=channels, norm=norm)
+    else:
+        size = {"num_classes": num_classes, "num_hiddens": cfg.num_hiddens}
+        G = run.model("G", "gan_generator_digits", latent_dim=cfg.latent_dim, **size)
+        D = run.model("D", "gan_discriminator_digits", **size)
+    model = GAN(G, D, cfg.latent_dim, num_classes=num_classes or None)
+    task = GANTask(
+        cfg.loss, n_critic=5 if wgan else 1, label_smoothing=0 if wgan else cfg.label_smoothing
+    )
+    snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
+    trainer = run.trainer("gan", model, loss=task, lr=cfg.lr, callbacks=[snapshots])
+    run.fit(trainer, digits.train, num_epochs=cfg.num_epochs, batch_size=cfg.batch_size)
+    return model, snapshots
+
+
+def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> dict[str, float]:
+    """Train a GAN on the images `digits` and score its samples with a classifier."""
+    classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
+    labels = torch.arange(cfg.num_samples) % 10  # (N,) balanced requested classes
+    shown = torch.arange(100) // 10  # one row per class in the figures
+    z_shown = torch.randn(100, cfg.latent_dim)
+    z_shown = torch.cat([z_shown, F.one_hot(shown, 10).float()], 1) if conditional else z_shown
+    model, snapshots = _train_digit_gan(cfg, run, digits, conditional, z_shown)
+    fake = model.sample(model.noise(cfg.num_samples, labels if conditional else None))
+    metrics = {
+        "classifier_test_accuracy": classifier_accuracy,
+        **image_scores(classifier, digits.test[0], fake, digits.train[0]),
+    }
+    _, predicted = classifier_features(classifier, fake)
+    kind = "conditional GAN" if conditional else "GAN"
+    if conditional:
+        correct = (predicted == labels).float()
+        metrics["generated_class_accuracy"] = correct.mean().item()
+        per_class = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
+            labels, minlength=10
+        )
+        plots.bars(
+            {f"digit {k}": v for k, v in enumerate(per_class.tolist())},
+            run.figure("class-accuracy"),
+            "Classifier accuracy on generated digits of each requested class",
+            "fraction classified as requested",
+            reference=(classifier_accuracy, "classifier on real test digits"),
+        )
+    plots.image_grid(
+        snapshots.samples[-1].numpy(),
+        run.figure("samples"),
+        f"{kind} samples after {cfg.num_epochs} epochs"
+        + (" (row k: requested digit k)" if conditional else " (fixed noise)"),
+        nrow=10,
+        row_labels=[str(k) for k in range(10)] if conditional else None,
+    )
+    scale = max(1, 24 // digits.train[0].shape[-1])  # 8x8 digits drawn 3x larger
+    frames = [plots.mosaic(s.numpy(), nrow=10) for s in snapshots.samples]  # (H, W, C)
+    frames = [f[..., 0] if f.shape[-1] == 1 else f for f in frames]  # grey: (H, W)
+    plots.animated_gif(
+        [f.repeat(scale, 0).repeat(scale, 1) for f in frames], run.figure("training", ".gif")
+    )
+    return metrics
+
+
+GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200, "snapshots": 2}
+
+
+@experiment(
+    "gan-digits",
+    unit=4,
+    title="A vanilla GAN on 8x8 digits, scored by a classifier's features",
+    topics=("vanilla GAN",),
+    config=DigitsGanConfig,
+    quick=GAN_DIGITS_QUICK,
+    implements=("dllab.models.gan.gan_generator_digits", "dllab.metrics.frechet_distance"),
+    headline=("real_classifier_fid", "classifier_fid"),
+)
+def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
+    """An MLP generator and discriminator (Goodfellow et al., 2014) on the 1257 training digits.
+    Pretrained Inception weights cannot be downloaded, so samples are scored in the feature
+    space of a CNN the project trains on the same digits: the Fréchet distance to the test
+    digits ("classifier FID", beside that of the real training digits, its floor), precision
+    and recall in that space, and the entropy of the predicted-class histogram (log 10 when
+    every digit is generated equally often; lower when the generator collapses)."""
+    return _digits_gan(cfg, run, data.load("digits"), conditional=False)
+
+
+@experiment(
+    "cgan-digits",
+    unit=4,
+    title="A conditional GAN: the digit to draw is an input",
+    topics=("conditional GAN",),
+    config=DigitsGanConfig,
+    quick=GAN_DIGITS_QUICK,
+    implements=("dllab.engine.gan.GAN.condition",),
+    headline=("generated_class_accuracy", "classifier_fid"),
+)
+def cgan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
+    """Mirza & Osindero (2014): the one-hot label is appended to the generator's noise and to
+    the discriminator's input, so the generator learns p(x | y) and draws the digit asked for.
+    A CNN trained on real digits checks that it does: its accuracy on generated digits of each
+    requested class, next to its accuracy on the real test digits; the classifier FID is
+    reported beside that of the real training digits."""
+    return _digits_gan(cfg, run, data.load("digits"), conditional=True)
+
+
+@dataclass
+class GanImages:
+    name: Literal["digits", "mnist", "cifar10"] = "digits"  # 8x8 digits, or MNIST/CIFAR-10 files
+    dir: str = ""  # folder of the MNIST IDX / CIFAR-10 batch files (default: the dllab cache)
+    download: bool = False  # fetch missing MNIST/CIFAR-10 files into the cache first
+    num_train: int = param(10_000, ge=0)  # training images kept (0: all), for a CPU's sake
+
+
+@dataclass
+class DcganConfig(DigitsGanConfig):
+    data: GanImages = field(default_factory=GanImages)
+    architecture: Literal["mlp", "dcgan"] = "dcgan"  # MLP networks, or DCGAN's convolutions
+    num_epochs: int = param(150, ge=1)  # passes over the training images
+
+
+def load_gan_images(spec: GanImages) -> data.Dataset:
+    """Images in [0, 1] with a power-of-two side, as DCGAN's strided layers need: the digits
+    (N, 1, 8, 8), MNIST padded from 28 to (N, 1, 32, 32), CIFAR-10 (N, 3, 32, 32).
+
+    Raises:
+        DataError: one line naming the MNIST / CIFAR-10 files missing and where to put them.
+    """
+    if spec.name == "digits":
+        return data.load("digits")
+    images = data.load(spec.name, dir=spec.dir or None, download=spec.download)
+    pad = (32 - images.train[0].shape[-1]) // 2  # MNIST: 2 pixels of background on each side
+    (X_train, y_train), (X_test, y_test) = images.train, images.test
+    keep = spec.num_train or len(X_train)
+    return replace(
+        images,
+        train=(F.pad(X_train[:keep], (pad,) * 4), y_train[:keep]),
+        test=(F.pad(X_test, (pad,) * 4), y_test),
+    )
+
+
+@experiment(
+    "dcgan",
+    unit=4,
+    title="DCGAN: a convolutional generator and discriminator on digits",
+    topics=("DCGAN",),
+    config=DcganConfig,
+    quick=GAN_DIGITS_QUICK,
+    implements=("dllab.models.dcgan.DCGANGenerator", "dllab.models.dcgan.DCGANDiscriminator"),
+    headline=("real_classifier_fid", "classifier_fid"),
+)
+def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
+    """Radford et al. (2016) made GANs train reliably on images with a few rules: strided
+    (transposed) convolutions instead of pooling, no fully connected hidden layers, batch norm,
+    ReLU in the generator and LeakyReLU in the discriminator, Adam with β1 = 0.5. The same
+    scores as `gan-digits` (classifier FID, precision/recall, class entropy) compare it with
+    the MLP GAN (`--set architecture=mlp`). `--set data.name=mnist` or `cifar10` trains the
+    32x32 DCGAN on real files (in `data.dir` or the dllab cache), scored by a CNN trained on
+    the same images."""
+    if cfg.architecture == "mlp" and cfg.data.name != "digits":
+        raise ConfigError("the MLP GAN draws 8x8 digits: use architecture=dcgan for MNIST/CIFAR-10")
+    return _digits_gan(cfg, run, load_gan_images(cfg.data), conditional=False)
+
+
+@dataclass
+class GanAugmentationConfig(DigitsGanConfig):
+    subset_size: int = param(200, ge=10)  # labelled training digits (of 1257)
+    synthetic_per_class: int = param(100, ge=1)  # conditional-GAN digits added per class
+
+
+@experiment(
+    "gan-augmentation",
+    unit=4,
+    title="Does adding conditional-GAN digits to a small labelled set help a classifier?",
+    topics=("conditional GAN",),
+    config=GanAugmentationConfig,
+    quick={**GAN_DIGITS_QUICK, "subset_size": 50, "synthetic_per_class": 5},
+    implements=("dllab.engine.gan.GAN.condition",),
+    headline=("test_accuracy_without_gan_digits", "test_accuracy_with_gan_digits"),
+)
+def gan_augmentation(cfg: GanAugmentationConfig, run: Run) -> dict[str, float]:
+    """A conditional GAN is trained on a small labelled subset of the digits; a CNN is then
+    trained on that subset alone and on the subset plus generated digits of every class, and
+    both are tested on the real test digits. The GAN sees no image the classifier does not,
+    so any gain comes from what it learned about each class's variations."""
+    digits = data.load("digits")
+    generator = torch.Generator().manual_seed(run.seed)
+    idx = torch.randperm(len(digits.train[0]), generator=generator)[: cfg.subset_size]
+    small = replace(digits, train=(digits.train[0][idx], digits.train[1][idx]))
+    z_shown = torch.cat(
+        [torch.randn(100, cfg.latent_dim), F.one_hot(torch.arange(100) // 10, 10).float()], 1
+    )
+    model, _ = _train_digit_gan(cfg, run, small, True, z_shown)
+    labels = torch.arange(10 * cfg.synthetic_per_class) % 10
+    synthetic = model.sample(model.noise(len(labels), labels))
+    augmented = replace(
+        small, train=(torch.cat([small.train[0], synthetic]), torch.cat([small.train[1], labels]))
+    )
+    metrics = {}
+    for name, dataset in (("without", small), ("with", augmented)):
+        classifier = run.model(f"classifier-{name}", "digits_cnn")
+        _, test = train_classifier(
+            run,
+            f"classifier-{name}",
+            classifier,
+            dataset,
+            num_epochs=cfg.classifier_epochs,
+            batch_size=64,
+        )
+        metrics[f"test_accuracy_{name}_gan_digits"] = test["accuracy"]
+    metrics["accuracy_gain"] = (
+        metrics["test_accuracy_with_gan_digits"] - metrics["test_accuracy_without_gan_digits"]
+    )
+    plots.bars(
+        {
+            "real subset only": metrics["test_accuracy_without_gan_digits"],
+            "+ cGAN digits": metrics["test_accuracy_with_gan_digits"],
+        },
+        run.figure("accuracy"),
+        f"CNN test accuracy: {cfg.subset_size} real digits, with and without "
+        f"{len(labels)} conditional-GAN digits",
+        "test accuracy",
+    )
+    plots.image_grid(
+        synthetic[:100].numpy(),
+        run.figure("synthetic"),
+        "Generated training digits (column k: digit k)",
+        nrow=10,
+    )
+    return metrics

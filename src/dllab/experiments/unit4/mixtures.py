@@ -1,0 +1,157 @@
+"""Mode collapse made measurable: GANs on the ring of 8 and the grid of 25 Gaussians, scored as
+in the VEEGAN and PacGAN tables, with PacGAN packing (Lin et al., 2018) as the cure."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from dllab import data
+from dllab.config import param
+from dllab.data import mixture_modes
+from dllab.engine import GAN, GANTask, SampleSnapshots
+from dllab.experiments.registry import experiment
+from dllab.experiments.runner import Run
+from dllab.metrics import (
+    mode_coverage,
+)
+from dllab.report import plots
+
+# method -> (GAN loss, whether the discriminator packs `cfg.pack` samples as in PacGAN)
+GAN_2D_METHODS = {
+    "minimax": ("minimax", False),
+    "non_saturating": ("non_saturating", False),
+    "wgan_gp": ("wgan_gp", False),
+    "pacgan": ("non_saturating", True),
+}
+
+
+@dataclass
+class MixtureData:
+    name: Literal["ring8", "grid25"] = "ring8"  # ring of 8 or grid of 25 Gaussians (VEEGAN §5.1)
+    n: int = param(100_000, ge=256)  # discriminator inputs per epoch (PacGAN: 100,000)
+
+
+@dataclass
+class Gan2dConfig:
+    data: MixtureData = field(default_factory=MixtureData)
+    method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "pacgan"  # reported
+    compare: bool = True  # also train the other methods, for the figures and the table
+    num_epochs: int = param(38, ge=1)  # passes over the n training inputs (390 steps each)
+    batch_size: int = param(256, ge=8)  # discriminator inputs per step (a PacGAN pack is m samples)
+    lr: float = param(2e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    latent_dim: int = param(2, ge=1)  # size of the noise z
+    num_hiddens: int = param(128, ge=1)  # units per hidden layer of G and D
+    num_layers: int = param(3, ge=1)  # hidden layers of G and D
+    pack: int = param(4, ge=2)  # PacGAN degree m: samples the discriminator sees at once
+    n_critic: int = param(5, ge=1)  # WGAN-GP critic steps per generator step
+    num_samples: int = param(2500, ge=100)  # generated samples scored (VEEGAN: 2500)
+    snapshots: int = param(6, ge=2)  # columns of the samples-over-training figure
+
+
+def _density_frame(X: np.ndarray, extent: float, size: int = 64) -> np.ndarray:
+    """A 2-D histogram of points X (N, 2) as a grey image (size, size), dark where dense.
+
+    Counts are log-scaled and each occupied cell is widened by one cell so that a tight mode
+    of a few pixels stays visible once the frame is scaled down.
+    """
+    counts, _, _ = np.histogram2d(X[:, 1], X[:, 0], bins=size, range=[[-extent, extent]] * 2)
+    density = np.log1p(counts) / max(np.log1p(counts.max()), 1e-12)  # (size, size) in [0, 1]
+    padded = np.pad(density, 1)
+    shifts = [padded[i : i + size, j : j + size] for i in range(3) for j in range(3)]
+    return 1 - np.flipud(np.max(shifts, axis=0))  # y upwards
+
+
+def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: torch.Tensor):
+    """One GAN of `method` trained on samples X (N, 2); returns its samples of z over training.
+
+    As in PacGAN's experiments, a discriminator input is a pack of m samples: with packing, an
+    epoch draws m * n samples in steps of m * batch_size, so every method takes the same steps.
+    """
+    loss, packed = GAN_2D_METHODS[method]
+    pack = cfg.pack if packed else 1
+    size = {"num_hiddens": cfg.num_hiddens, "num_layers": cfg.num_layers}
+    G = run.model(f"{method}-G", "gan_generator_2d", latent_dim=cfg.latent_dim, **size)
+    D = run.model(f"{method}-D", "gan_discriminator_2d", pack=pack, **size)
+    model = GAN(G, D, cfg.latent_dim)
+    task = GANTask(loss, n_critic=cfg.n_critic if loss == "wgan_gp" else 1, pack=pack)
+    snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
+    trainer = run.trainer(method, model, loss=task, lr=cfg.lr, callbacks=[snapshots])
+    run.fit(
+        trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=pack * cfg.batch_size
+    )
+    return snapshots
+
+
+@experiment(
+    "gan-2d",
+    unit=4,
+    title="Mode collapse on 2-D Gaussian mixtures, and its cure",
+    topics=("vanilla GAN", "Wasserstein GAN", "mode collapse"),
+    config=Gan2dConfig,
+    quick={
+        "num_epochs": 6,
+        "data": {"n": 1024},
+        "batch_size": 64,
+        "num_samples": 500,
+        "snapshots": 3,
+    },
+    implements=(
+        "dllab.engine.gan.GANTask",
+        "dllab.engine.gan.gradient_penalty",
+        "dllab.models.gan.gan_discriminator_2d",
+        "dllab.metrics.mode_coverage",
+    ),
+    headline=("modes_captured", "high_quality_fraction"),
+)
+def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
+    """A GAN trained on a mixture of well-separated Gaussians often covers only some of them
+    (mode collapse): the generator finds one mode the discriminator accepts, the discriminator
+    then rejects it, and the generator hops to another. Four methods train the same networks
+    for the same steps and are scored on the same noise: the minimax loss of Goodfellow et al.
+    (2014), the non-saturating loss, WGAN-GP (Gulrajani et al., 2017) and PacGAN (Lin et al.,
+    2018), whose discriminator judges m samples at once and so sees a lack of diversity. The
+    samples come from the averaged generator (its weights' moving average). A mode is captured
+    when at least one of 2,500 generated samples lies within 3 standard deviations of it; the
+    fraction of samples that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
+    X = data.load(cfg.data.name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
+    centres, std = mixture_modes(cfg.data.name)
+    z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the fixed noise batch of every method
+    methods = list(GAN_2D_METHODS) if cfg.compare else [cfg.method]
+    metrics, panels, frames = {}, [], []
+    extent = float(np.abs(centres).max()) + 1.0
+    for method in methods:
+        snapshots = _train_gan_2d(cfg, run, method, X, z)
+        scores = mode_coverage(snapshots.samples[-1], centres, std)
+        if method == cfg.method:
+            metrics.update(scores)
+        metrics[f"{method}_modes_captured"] = scores["modes_captured"]
+        metrics[f"{method}_high_quality_fraction"] = scores["high_quality_fraction"]
+        title = f"{method}: {scores['modes_captured']}/{len(centres)} modes, "
+        title += f"{scores['high_quality_fraction']:.0%} high quality"
+        panels.append({"points": snapshots.samples[-1].numpy(), "title": title})
+        frames.append([_density_frame(s.numpy(), extent) for s in snapshots.samples])
+    epochs = snapshots.epochs
+    plots.scatter_panels(
+        [{"points": X[: cfg.num_samples].numpy(), "title": "real samples"}, *panels],
+        run.figure("samples-final"),
+        f"{cfg.data.name}: real samples and each GAN's samples after {cfg.num_epochs} epochs",
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+    )
+    plots.image_grid(
+        np.stack([f for row in frames for f in row]),
+        run.figure("samples-over-training"),
+        f"Density of generated samples over training ({cfg.data.name}; dark = dense)",
+        nrow=len(epochs),
+        row_labels=methods,
+        col_labels=[f"epoch {e}" for e in epochs],
+    )
+    gutter = np.ones((frames[0][0].shape[0], 4))
+    movie = [
+        np.concatenate([part for f in step for part in (f, gutter)][:-1], axis=1)
+        for step in zip(*frames)
+    ]
+    plots.animated_gif(movie, run.figure("training", ".gif"), fps=2)
+    return metrics
