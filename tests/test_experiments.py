@@ -82,3 +82,24 @@ def test_wider_networks_fit_the_training_set_better(quick_runs):
 def test_the_digits_mlp_learns(quick_runs):
     _, m = quick_runs("digits-mlp")
     assert m["test_accuracy"] > 0.85
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_implements_entry_names_code_that_exists(name):
+    import importlib
+
+    from dllab.experiments import get_experiment
+
+    for dotted in get_experiment(name).implements:
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest importable module, then attributes
+            try:
+                target = importlib.import_module(".".join(parts[:cut]))
+            except ModuleNotFoundError:
+                continue
+            for attribute in parts[cut:]:
+                target = getattr(target, attribute, None)
+                assert target is not None, f"{name}: {dotted} does not exist"
+            break
+        else:
+            raise AssertionError(f"{name}: no module in {dotted}")

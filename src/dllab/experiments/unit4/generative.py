@@ -55,7 +55,7 @@ def naive_bayes_log_joint(X: torch.Tensor, log_prior, means, variances) -> torch
     config=GenDiscConfig,
     quick={"sizes": (20, 200), "repeats": 1, "num_epochs": 30},
     implements=(
-        "dllab.experiments.unit4.fit_gaussian_naive_bayes",
+        "dllab.experiments.unit4.generative.fit_gaussian_naive_bayes",
         "dllab.models.mlp.perceptron",
     ),
     headline=("naive_bayes_error_smallest", "logistic_regression_error_smallest"),

@@ -172,7 +172,7 @@ class InpaintingConfig:
     topics=("convolutional autoencoder", "denoising autoencoder"),
     config=InpaintingConfig,
     quick={"num_epochs": 4, "copies": 1, "lr": 3e-3},
-    implements=("dllab.experiments.unit5.erase_squares",),
+    implements=("dllab.experiments.unit5.corruption.erase_squares",),
     headline=("masked_mse_mean_fill", "masked_mse"),
 )
 def inpainting(cfg: InpaintingConfig, run: Run) -> dict[str, float]:

@@ -170,7 +170,7 @@ class AEvsGANConfig:
     topics=("VAE-GAN", "variational autoencoder", "autoencoder"),
     config=AEvsGANConfig,
     quick={"num_epochs": 3, "num_samples": 200, "classifier_epochs": 2},
-    implements=("dllab.experiments.unit5.ae_vs_gan",),
+    implements=("dllab.experiments.unit5.hybrids.ae_vs_gan",),
     headline=("classifier_fid_vae", "classifier_fid_vaegan"),
 )
 def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
