@@ -53,6 +53,17 @@ def test_every_topic_of_every_unit_has_an_experiment(unit):
     assert set(TOPICS[unit]) - shown == set()
 
 
+def test_docs_syllabus_map_is_current():
+    from pathlib import Path
+
+    from dllab.experiments.syllabus import syllabus_markdown
+
+    written = (Path(__file__).parents[1] / "docs" / "syllabus.md").read_text()
+    assert written == syllabus_markdown(list_experiments()), (
+        "docs/syllabus.md is stale: dllab list --syllabus > docs/syllabus.md"
+    )
+
+
 def test_perceptron_fails_xor_and_the_mlp_solves_it(quick_runs):
     _, m = quick_runs("perceptron-xor")
     assert m["perceptron_and_accuracy"] == m["perceptron_or_accuracy"] == 1.0
