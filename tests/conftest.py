@@ -1,6 +1,8 @@
 """Shared test set-up: one torch thread (small models; no contention with other processes),
-the Agg backend, and a per-session cache folder for generated datasets (MNIST-1D)."""
+the Agg backend, a per-session cache folder for generated datasets (MNIST-1D), and each
+experiment's quick run made once per session for every test that reads it."""
 
+import json
 import os
 
 import matplotlib
@@ -22,3 +24,21 @@ def dataset_cache(tmp_path_factory):
         os.environ.pop("DLLAB_CACHE", None)
     else:
         os.environ["DLLAB_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def quick_runs(tmp_path_factory):
+    """`quick_runs(name, *overrides) -> (run folder, metrics)`: the experiment's quick config
+    (with `--set` overrides), run on first use and shared by every test module after that."""
+    from dllab.experiments import run_experiment
+
+    done = {}
+
+    def get(name: str, *overrides: str) -> tuple:
+        if (name, overrides) not in done:
+            out = tmp_path_factory.mktemp(name)
+            folder = run_experiment(name, quick=True, overrides=overrides, out=str(out), quiet=True)
+            done[name, overrides] = folder, json.loads((folder / "metrics.json").read_text())
+        return done[name, overrides]
+
+    return get

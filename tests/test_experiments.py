@@ -7,25 +7,10 @@ import math
 import pytest
 from PIL import Image
 
-from dllab.experiments import list_experiments, run_experiment
+from dllab.experiments import list_experiments
 from dllab.experiments.syllabus import TOPICS
 
 EXPERIMENTS = [e.name for e in list_experiments()]
-RESULTS: dict[str, dict] = {}
-
-
-@pytest.fixture(scope="module")
-def quick_runs(tmp_path_factory):
-    """Each experiment's quick run, made once and shared by the tests below."""
-    root = tmp_path_factory.mktemp("runs")
-
-    def get(name: str) -> tuple:
-        if name not in RESULTS:
-            folder = run_experiment(name, quick=True, out=str(root / name), quiet=True)
-            RESULTS[name] = folder, json.loads((folder / "metrics.json").read_text())
-        return RESULTS[name]
-
-    return get
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

@@ -1,8 +1,6 @@
 """Unit II: the augmented training task (seeded, resume-exact), pretrained-weight loading, and
 the experiments' quick configs reporting what issue 4 promises."""
 
-import json
-
 import pytest
 import torch
 from torch import nn
@@ -132,21 +130,10 @@ def test_subset_relabels_and_limits_each_class():
 # ---- the experiments' quick configs -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """Runs each unit II experiment's quick config once (on first use) -> its metrics."""
-    from dllab.experiments import run_experiment
-
-    done = {}
-
-    def metrics(name, *overrides):
-        if (name, overrides) not in done:
-            out = tmp_path_factory.mktemp(name)
-            folder = run_experiment(name, quick=True, overrides=overrides, out=str(out), quiet=True)
-            done[name, overrides] = json.loads((folder / "metrics.json").read_text())
-        return done[name, overrides]
-
-    return metrics
+@pytest.fixture
+def quick(quick_runs):
+    """An experiment's quick run (made once per session) -> its metrics."""
+    return lambda name, *overrides: quick_runs(name, *overrides)[1]
 
 
 def test_mnist1d_cnn_reports_the_cnn_and_the_mlp(quick):

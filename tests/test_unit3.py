@@ -2,8 +2,6 @@
 the pieces they are built from (truncated BPTT, dL/dh_t recording, teacher forcing, the IMDB
 loader, the digit-pair and forecasting helpers) do what they say."""
 
-import json
-
 import pytest
 import torch
 
@@ -31,19 +29,10 @@ from dllab.nn.recurrent import flush_denormals
 UNIT3 = [e.name for e in list_experiments(3)]
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """Each unit III quick run, made once: name -> (folder, metrics)."""
-    root = tmp_path_factory.mktemp("unit3")
-    cache = {}
-
-    def get(name: str):
-        if name not in cache:
-            folder = run_experiment(name, quick=True, out=str(root / name), quiet=True)
-            cache[name] = folder, json.loads((folder / "metrics.json").read_text())
-        return cache[name]
-
-    return get
+@pytest.fixture
+def quick(quick_runs):
+    """An experiment's quick run, made once per session: name -> (folder, metrics)."""
+    return quick_runs
 
 
 def test_every_topic_of_a_landed_unit_has_an_experiment():

@@ -15,12 +15,9 @@ from dllab.experiments.syllabus import TOPICS
 from dllab.experiments.unit4.images import GanImages, load_gan_images
 
 
-@pytest.fixture(scope="module")
-def gan_2d(tmp_path_factory):
-    folder = run_experiment(
-        "gan-2d", quick=True, out=str(tmp_path_factory.mktemp("gan-2d")), quiet=True
-    )
-    return folder, json.loads((folder / "metrics.json").read_text())
+@pytest.fixture
+def gan_2d(quick_runs):
+    return quick_runs("gan-2d")
 
 
 def test_gan_2d_reports_mode_coverage_of_every_method(gan_2d):
@@ -60,20 +57,8 @@ def test_unit4_experiments_cover_every_unit4_topic():
     assert covered == set(TOPICS[4])
 
 
-@pytest.fixture(scope="module")
-def quick_runs(tmp_path_factory):
-    """Every other unit IV experiment's quick config, run once: name -> (folder, metrics)."""
-    runs = {}
-    for name in ("cgan-digits", "generative-vs-discriminative", "lapgan", "srgan"):
-        folder = run_experiment(
-            name, quick=True, out=str(tmp_path_factory.mktemp(name)), quiet=True
-        )
-        runs[name] = folder, json.loads((folder / "metrics.json").read_text())
-    return runs
-
-
 def test_cgan_digits_scores_generated_digits_beside_real_ones(quick_runs):
-    folder, metrics = quick_runs["cgan-digits"]
+    folder, metrics = quick_runs("cgan-digits")
     assert 0 <= metrics["generated_class_accuracy"] <= 1
     assert metrics["real_classifier_fid"] < metrics["classifier_fid"]  # untrained G: far worse
     assert 0 <= metrics["class_entropy"] <= metrics["max_class_entropy"]
@@ -81,16 +66,16 @@ def test_cgan_digits_scores_generated_digits_beside_real_ones(quick_runs):
 
 
 def test_generative_vs_discriminative_errors_fall_with_more_data(quick_runs):
-    _, metrics = quick_runs["generative-vs-discriminative"]
+    _, metrics = quick_runs("generative-vs-discriminative")
     for model in ("naive_bayes", "logistic_regression", "mlp"):
         assert metrics[f"{model}_error_largest"] < metrics[f"{model}_error_smallest"]
     assert metrics["naive_bayes_error_largest"] < 0.3
 
 
 def test_lapgan_and_srgan_report_their_scores(quick_runs):
-    _, lap = quick_runs["lapgan"]
+    _, lap = quick_runs("lapgan")
     assert lap["classifier_fid"] > lap["real_classifier_fid"] >= 0
-    _, sr = quick_runs["srgan"]
+    _, sr = quick_runs("srgan")
     assert 5 < sr["bicubic_psnr"] < 30
     assert {"srresnet_psnr", "srgan_psnr", "srgan_classifier_accuracy"} <= set(sr)
 

@@ -1,26 +1,15 @@
 """Unit V experiments: each quick config once, and the numbers they promise in quick form."""
 
-import json
-
 import pytest
 
-from dllab.experiments import list_experiments, run_experiment
+from dllab.experiments import list_experiments
 from dllab.experiments.syllabus import TOPICS
 
-RESULTS: dict[str, dict] = {}
 
-
-@pytest.fixture(scope="module")
-def metrics(tmp_path_factory):
-    root = tmp_path_factory.mktemp("unit5")
-
-    def get(name: str) -> dict:
-        if name not in RESULTS:
-            folder = run_experiment(name, quick=True, out=str(root / name), quiet=True)
-            RESULTS[name] = json.loads((folder / "metrics.json").read_text())
-        return RESULTS[name]
-
-    return get
+@pytest.fixture
+def metrics(quick_runs):
+    """An experiment's quick run (made once per session) -> its metrics."""
+    return lambda name: quick_runs(name)[1]
 
 
 def test_every_unit5_topic_has_an_experiment():

@@ -1,12 +1,9 @@
 """The scratch engine's walkthroughs: backprop's three gradient columns agree, and BPTT's
 Jacobian products vanish or explode with the recurrent weights' scale, as the notes claim."""
 
-import json
-
 import numpy as np
 import pytest
 
-from dllab.experiments import run_experiment
 from dllab.experiments.walkthroughs import (
     BpttConfig,
     _jacobians,
@@ -16,14 +13,9 @@ from dllab.experiments.walkthroughs import (
 )
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("walkthroughs")
-    folders = {
-        name: run_experiment(name, quick=True, out=str(root / name), quiet=True)
-        for name in ("backprop", "bptt")
-    }
-    return {name: (f, json.loads((f / "metrics.json").read_text())) for name, f in folders.items()}
+@pytest.fixture
+def runs(quick_runs):
+    return {name: quick_runs(name) for name in ("backprop", "bptt")}
 
 
 def test_backprop_scratch_column_equals_the_chain_rule_and_autograd(runs):
