@@ -8,21 +8,19 @@ Writes bench/results/augment.json. Without kornia installed, only the plain ops 
 """
 
 import importlib.util
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from bench import save_results
 from dllab.data import augment
 
 SHAPES = [(256, 1, 8, 8), (256, 1, 28, 28), (256, 3, 32, 32)]
 ROUNDS = 7  # alternating rounds; the median over them is reported
 ROUND_SECONDS = 0.1  # wall time of one round of one implementation
-OUT = Path(__file__).parent / "results" / "augment.json"
 
 
 def plain_cases(channels: int) -> dict:
@@ -133,10 +131,9 @@ def main() -> None:
         "rounds": ROUNDS,
         "statistic": "median over alternating rounds, per call (one batch)",
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"conditions": conditions, "results": rows}, indent=2) + "\n")
     versions = f"torch {torch.__version__}, kornia {kornia_version or 'not installed'}"
-    print(f"{versions}, 1 thread; wrote {OUT}")
+    print(f"{versions}, 1 thread")
+    save_results("augment", {"conditions": conditions, "results": rows})
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from bench import save_results
 from dllab.experiments import run_experiment
 
 TARGET_KS, TARGET_RATIO = (2, 8, 16), 0.6
@@ -67,9 +68,7 @@ def main() -> None:
         "vae": {k: vae[k] for k in ("test_elbo", "test_recon", "test_kl")},
         "seconds": {"ae_wall": ae_wall, "ae_cpu": ae_cpu, "vae_wall": vae_wall, "vae_cpu": vae_cpu},
     }
-    out = Path(__file__).parent / "results" / "autoencoders.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    save_results("autoencoders", results)
 
 
 if __name__ == "__main__":

@@ -17,17 +17,16 @@ import platform
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench import save_results
 from dllab.engine import Trainer
 from dllab.experiments import run_experiment
 from dllab.models import create_model
 
-RESULTS = Path(__file__).parent / "results" / "cnn.json"
 SEEDS = (0, 1, 2)
 TARGET_ACCURACY, TARGET_SECONDS = 0.994, 30.0
 N_IMAGES, BATCH = 10_000, 32
@@ -146,20 +145,10 @@ def main() -> None:
     mnist1d = mnist1d_seeds()
     print(f"2. keras_cifar_cnn, one epoch of {N_IMAGES} images, batch {BATCH}, Adam")
     cifar = keras_cifar_epoch()
-    RESULTS.parent.mkdir(exist_ok=True)
     load = os.getloadavg()[0]
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "threads": threads,
-                "load_average": load,
-                "mnist1d_cnn": mnist1d,
-                "keras_cifar_cnn": cifar,
-            },
-            indent=2,
-        )
-    )
-    print(f"load average {load:.1f} (other processes share these cores); wrote {RESULTS}")
+    print(f"load average {load:.1f} (other processes share these cores)")
+    results = {"threads": threads, "load_average": load, "mnist1d_cnn": mnist1d}
+    save_results("cnn", {**results, "keras_cifar_cnn": cifar})
 
 
 if __name__ == "__main__":

@@ -22,17 +22,16 @@ time, with the load average before and after. Threads: 1 unless a table says oth
 Writes bench/results/engine.json.
 """
 
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench import save_results
 from dllab import data
 from dllab.engine import Trainer, make_optimizer, seed_everything
 from dllab.engine.trainer import has_image_convolutions
@@ -41,7 +40,6 @@ from dllab.models.registry import model_entry
 
 ROUNDS = 15
 SEED = 0
-OUT = Path(__file__).parent / "results" / "engine.json"
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}
 
 
@@ -401,9 +399,7 @@ def main() -> None:
         ),
     }
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"conditions": conditions, "results": results}, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    save_results("engine", {"conditions": conditions, "results": results})
 
 
 if __name__ == "__main__":

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import torch
 
+from bench import save_results
 from dllab.engine import Trainer, seed_everything
 from dllab.models import create_model
 
 HERE = Path(__file__).parent
 VENV = HERE / ".keras-venv"
-OUT = HERE / "results" / "keras.json"
 NUM_EPOCHS = 2
 ROUNDS = 3
 CASES = {  # name -> (samples, batch size)
@@ -206,9 +206,7 @@ def main() -> None:
         "wall and CPU (process) time",
     }
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"conditions": conditions, "results": rows}, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    save_results("keras", {"conditions": conditions, "results": rows})
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ after a warm-up call (the first call imports torch.func). Both report the fracti
 that solved XOR, which must agree. Writes bench/results/multiseed.json.
 """
 
-import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import torch
 
+from bench import save_results
 from dllab import data
 from dllab.engine import Trainer, seed_everything
 from dllab.engine.multiseed import train_seeds
@@ -21,7 +20,6 @@ from dllab.models import create_model
 
 NUM_NETS = 100
 NUM_EPOCHS = 300
-OUT = Path(__file__).parent / "results" / "multiseed.json"
 
 
 def xor_mlp():
@@ -77,10 +75,8 @@ def main() -> None:
         "num_nets": NUM_NETS,
         "num_epochs": NUM_EPOCHS,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
     results = {**rows, "speedup": speedup}
-    OUT.write_text(json.dumps({"conditions": conditions, "results": results}, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    save_results("multiseed", {"conditions": conditions, "results": results})
 
 
 if __name__ == "__main__":

@@ -40,11 +40,11 @@ import os
 import platform
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from bench import save_results
 from dllab import data
 from dllab.engine import ClipNorm, Trainer
 from dllab.experiments import run_experiment
@@ -58,7 +58,6 @@ T_COMPILE = 50
 REPEATS = 3
 BUDGET_S = 300.0  # adding problem: CPU seconds of training per cell
 STEPS_PER_EPOCH = math.ceil(DEFAULT.num_train / DEFAULT.batch_size)
-RESULTS = Path(__file__).parent / "results" / "rnn.json"
 
 
 def timed(fn, repeats: int = REPEATS) -> tuple[float, float]:
@@ -343,7 +342,6 @@ def main() -> None:
         f"(target <= 60 s): {'met' if met['wall'] else 'NOT met'} on the wall clock, "
         f"{'met' if met['cpu'] else 'NOT met'} in CPU time"
     )
-    RESULTS.parent.mkdir(exist_ok=True)
     results = {
         "conditions": conditions,
         "denormals": denormals,
@@ -353,8 +351,7 @@ def main() -> None:
         "adding_T200": adding,
         "mnist1d_gru": {**mnist, "run_wall_s": wall, "run_cpu_s": cpu, "met": met},
     }
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {RESULTS}")
+    save_results("rnn", results)
 
 
 if __name__ == "__main__":

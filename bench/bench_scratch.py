@@ -11,18 +11,17 @@ hits all alike, on one thread (torch and NumPy's BLAS both); the median wall and
 at most 2). Writes bench/results/scratch.json.
 """
 
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
+from bench import save_results
 from dllab import data, scratch
 from dllab.engine import Trainer
 from dllab.models import create_model
@@ -31,7 +30,6 @@ ROUNDS = 9  # alternating rounds; the median over them is reported
 BATCH_SIZE = 64
 LR = 2e-3
 TARGET = 2.0  # scratch may be at most this many times slower than the Trainer
-OUT = Path(__file__).parent / "results" / "scratch.json"
 
 
 def engines(X: torch.Tensor, y: torch.Tensor) -> dict:
@@ -118,9 +116,7 @@ def main() -> None:
         "statistic": "median over alternating rounds, per epoch (1257 samples, 20 steps)",
     }
     result = {"conditions": conditions, "results": rows, "scratch_over_trainer": ratio}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    save_results("scratch", result)
 
 
 if __name__ == "__main__":
