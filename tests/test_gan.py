@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dllab.engine import Callback, ModelCheckpoint, Trainer
+from dllab.engine import Callback, ModelCheckpoint, Schedule, Trainer
 from dllab.engine.gan import (
     GAN,
     GANTask,
@@ -166,24 +166,47 @@ def test_bad_gan_settings_are_config_errors():
         GANTask("hinge")
     with pytest.raises(ConfigError):
         GANTask(n_critic=0)
-    with pytest.raises(ConfigError, match="schedules one optimizer, but this task trains 2"):
-        gan_trainer(schedule="cosine").fit(make_data(32), num_epochs=1, batch_size=16)
+    with pytest.raises(ConfigError, match="unknown optimizer 'critic'"):
+        gan_trainer(schedule={"critic": "cosine"}).fit(make_data(32), batch_size=16)
+
+
+def test_each_gan_optimizer_follows_its_own_schedule_once_per_batch():
+    """One spec schedules both networks; a dict gives each its own. Every schedule steps once
+    per batch, also for the discriminator's n_critic steps per generator step."""
+    task = GANTask("wgan_gp", n_critic=2)
+    both = gan_trainer(task, schedule="cosine")
+    both.fit(make_data(64), num_epochs=2, batch_size=16)  # 8 batches
+    for key in ("generator", "discriminator"):
+        assert both.schedulers[key].last_epoch == 8
+        assert both.optimizers[key].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    own = gan_trainer(task, schedule={"discriminator": Schedule("step", step_epochs=1, gamma=0.5)})
+    own.fit(make_data(64), num_epochs=2, batch_size=16)
+    assert list(own.schedulers) == ["discriminator"]
+    assert own.optimizers["discriminator"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.25)
+    assert own.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    lrs = [(e["lr_generator"], e["lr_discriminator"]) for e in own.history.epochs]
+    assert lrs == [pytest.approx((1e-3, 5e-4)), pytest.approx((1e-3, 2.5e-4))]
 
 
 @pytest.mark.parametrize("stop_step", [7, 16])  # mid-epoch (between G steps), end of an epoch
 def test_resume_of_a_gan_run_equals_an_uninterrupted_run(tmp_path, stop_step):
     X = make_data(128)
     task = GANTask("wgan_gp", n_critic=3)
-    reference = gan_trainer(task)
+    schedule = {"generator": "cosine", "discriminator": "onecycle"}  # restored with the rest
+    reference = gan_trainer(task, schedule=schedule)
     reference.fit(X, num_epochs=4, batch_size=16)
-    first = gan_trainer(
-        task, callbacks=[ModelCheckpoint(tmp_path, min_interval_s=0), StopAt(stop_step)]
-    )
+    checkpoints = ModelCheckpoint(tmp_path, min_interval_s=0)
+    first = gan_trainer(task, schedule=schedule, callbacks=[checkpoints, StopAt(stop_step)])
     with pytest.raises(KeyboardInterrupt):
         first.fit(X, num_epochs=4, batch_size=16)
-    resumed = gan_trainer(task, seed=0, callbacks=[ModelCheckpoint(tmp_path, min_interval_s=0)])
+    checkpoints = ModelCheckpoint(tmp_path, min_interval_s=0)
+    resumed = gan_trainer(task, seed=0, schedule=schedule, callbacks=[checkpoints])
     resumed.fit(X, num_epochs=4, batch_size=16, resume=tmp_path)
     assert resumed.history.steps == reference.history.steps
+    assert (
+        resumed.history.epochs[-1]["lr_discriminator"]
+        == reference.history.epochs[-1]["lr_discriminator"]
+    )
     assert same_weights(resumed.model, reference.model)  # generator, discriminator and EMA
 
 

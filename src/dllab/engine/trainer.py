@@ -19,12 +19,14 @@ import math
 import signal
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from dllab.engine import distributed
 from dllab.engine.batches import TensorBatches, make_batches
@@ -34,7 +36,13 @@ from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, ma
 from dllab.engine.progress import ProgressBar, progress_bar
 from dllab.engine.speed import Precision
 from dllab.engine.tasks import Task, make_task
-from dllab.errors import CheckpointError, ConfigError, DataError, DivergenceError
+from dllab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DivergenceError,
+    unknown_name_message,
+)
 
 CHECKPOINT_FORMAT = 1
 
@@ -131,7 +139,10 @@ class Trainer:
             classification losses).
         lr, weight_decay: for optimizers given by name.
         schedule: None, a schedule name (`step`, `cosine`, `onecycle`, `warmup`) or a
-            `Schedule`; stepped after every optimizer step of the main optimizer.
+            `Schedule`, given to every optimizer; or a dict from optimizer names to schedules
+            (a GAN's "generator" and "discriminator"). Every schedule steps once per batch,
+            whatever number of optimizer steps the task takes in it, as Lightning's
+            `interval="step"` does.
         callbacks: see `dllab.engine.callbacks`.
         device: "auto", "cpu", "cuda" or "cuda:N".
         grad_clip: None, `ClipNorm(max_norm, norm_type)` or `ClipValue(v)`.
@@ -160,7 +171,7 @@ class Trainer:
         *,
         lr: float | None = None,
         weight_decay: float = 0.0,
-        schedule: str | Schedule | None = None,
+        schedule: str | Schedule | dict[str, str | Schedule] | None = None,
         callbacks: list[Callback] = (),
         device: str | torch.device = "auto",
         grad_clip: ClipNorm | ClipValue | None = None,
@@ -189,7 +200,7 @@ class Trainer:
             backend = "inductor" if compile is True else compile
             self.forward_model = torch.compile(self.forward_model, backend=backend)
         self.schedule = schedule
-        self.scheduler = None
+        self.schedulers: dict[str, LRScheduler] = {}
         self.grad_clip = grad_clip
         self.seed = seed
         self.name = name
@@ -219,6 +230,11 @@ class Trainer:
     def optimizer(self) -> torch.optim.Optimizer:
         """The main optimizer; a GAN's has none named "main", so its first one."""
         return self.optimizers.get("main") or next(iter(self.optimizers.values()))
+
+    @property
+    def scheduler(self) -> LRScheduler | None:
+        """The main optimizer's schedule, or None."""
+        return self.schedulers.get("main", next(iter(self.schedulers.values()), None))
 
     @property
     def layout(self) -> torch.memory_format | None:
@@ -273,14 +289,10 @@ class Trainer:
         self.val_data = val_data
         self.eval_batch_size = max(batch_size or 0, 1024)
         self.num_epochs, self.steps_per_epoch = num_epochs, len(batches)
-        if self.schedule is not None and len(self.optimizers) > 1:
-            raise ConfigError(
-                f"schedule={self.schedule!r} schedules one optimizer, but this task trains"
-                f" {len(self.optimizers)} ({', '.join(self.optimizers)}); leave schedule unset"
-            )
-        if self.schedule is not None:
-            total = num_epochs * self.steps_per_epoch
-            self.scheduler = make_schedule(self.schedule, self.optimizer, total, len(batches))
+        self.schedulers = {
+            key: make_schedule(spec, self.optimizers[key], num_epochs * len(batches), len(batches))
+            for key, spec in self._schedule_specs().items()
+        }
         if resume is not None:
             self.load(resume, restore_rng=True)
         elif self.step == 0:
@@ -295,7 +307,12 @@ class Trainer:
         self._read_every_step = bool(self._step_hooks) or distributed.is_distributed()
         self._call("on_fit_start")
         try:
-            with ctrl_c_at_step_boundaries() as self._ctrl_c:
+            with ctrl_c_at_step_boundaries() as self._ctrl_c, warnings.catch_warnings():
+                # Schedules step once per batch by design, also before a GAN's generator (one
+                # step in n_critic) or an fp16 step skipped by the scaler has stepped.
+                warnings.filterwarnings(
+                    "ignore", "Detected call of `lr_scheduler.step", UserWarning
+                )
                 while self.epoch < num_epochs and not self.stop_training:
                     self._train_epoch(batches)
                     self._stop_if_asked()
@@ -307,6 +324,17 @@ class Trainer:
             self._read_steps()
             self._call("on_fit_end")
         return self.history
+
+    def _schedule_specs(self) -> dict[str, str | Schedule]:
+        """Optimizer name -> its schedule, from `schedule` (one spec for all, or a dict)."""
+        if self.schedule is None:
+            return {}
+        if not isinstance(self.schedule, dict):
+            return dict.fromkeys(self.optimizers, self.schedule)
+        unknown = sorted(set(self.schedule) - set(self.optimizers))
+        if unknown:
+            raise ConfigError(unknown_name_message("optimizer", unknown[0], list(self.optimizers)))
+        return self.schedule
 
     def _stop_if_asked(self) -> None:
         """Ctrl-C takes effect here, between two steps, where the state is whole."""
@@ -334,6 +362,8 @@ class Trainer:
                 self._loss_scale = n * world / total
                 n = total
             logs = self._step(batch) if self._input_checked else self._first_step(batch)
+            for scheduler in self.schedulers.values():
+                scheduler.step()
             self.step += 1
             self._batch_in_epoch += 1
             self.last_batch_size = n
@@ -406,6 +436,11 @@ class Trainer:
             "step": self.step,
             "time": round(self._train_time, 4),
             "lr": self.optimizer.param_groups[0]["lr"],
+            **{
+                f"lr_{k}": o.param_groups[0]["lr"]
+                for k, o in self.optimizers.items()
+                if k != "main"
+            },
             **means,
         }
         if self._compile_time is not None and self.epoch == 1:
@@ -434,8 +469,6 @@ class Trainer:
             self._step_logs[f"grad_norm{suffix}"] = norm
             self._step_logs[f"clip_factor{suffix}"] = factor
         self.precision.step(opt)
-        if optimizer == "main" and self.scheduler is not None:
-            self.scheduler.step()
 
     def _divergence(self, what: str, value: float) -> DivergenceError:
         lr = self.optimizer.param_groups[0]["lr"]
@@ -500,7 +533,7 @@ class Trainer:
             "epoch_sums": dict(self._epoch_sums),
             "train_time": self._train_time,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "callbacks": {self._callback_key(i, c): c.state_dict() for i, c in self._stateful()},
             "rng": rng,
             "task": self.task.state_dict(),
@@ -537,8 +570,8 @@ class Trainer:
         try:
             for key, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][key])
-            if self.scheduler is not None and state["scheduler"] is not None:
-                self.scheduler.load_state_dict(state["scheduler"])
+            for key, scheduler in self.schedulers.items():
+                scheduler.load_state_dict(state["schedulers"][key])
         except (KeyError, ValueError) as error:
             raise CheckpointError(f"{folder}: optimizer state does not fit: {error}") from None
         for i, callback in self._stateful():
