@@ -1,0 +1,105 @@
+"""Images: a batch tiled into one mosaic (`mosaic`, as torchvision's `make_grid`), drawn
+with row and column labels (`image_grid`), and frames written as a looping GIF
+(`animated_gif`)."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dllab.atomic import write_atomic
+from dllab.errors import DataError
+from dllab.report.plots.style import _figure, _save
+
+
+def mosaic(images: np.ndarray, nrow: int = 8) -> np.ndarray:
+    """Images tiled `nrow` to a row with a 1-pixel white gutter, as in torchvision's `make_grid`.
+
+    Args:
+        images: (N, C, H, W) with C in {1, 3}, or (N, H, W); values in [0, 1] (clipped).
+
+    Returns:
+        (rows * (H + 1) - 1, cols * (W + 1) - 1, C) floats in [0, 1]; empty tiles are white.
+    """
+
+    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    images = images.transpose(0, 2, 3, 1) if images.ndim == 4 else images[..., None]  # (N,H,W,C)
+    n, h, w, c = images.shape
+    if c not in (1, 3):
+        raise ValueError(f"images need 1 or 3 channels, got {c}")
+    ncols = min(nrow, n)
+    nrows = -(-n // ncols)
+    tiles = np.ones((nrows * ncols, h + 1, w + 1, c), dtype=np.float32)
+    tiles[:n, :h, :w] = images
+    grid = tiles.reshape(nrows, ncols, h + 1, w + 1, c).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(nrows * (h + 1), ncols * (w + 1), c)[:-1, :-1]
+
+
+def image_grid(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    title: str,
+    nrow: int = 8,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+) -> Path:
+    """Images tiled in one mosaic (see `mosaic`), grey or RGB.
+
+    Args:
+        images: (N, C, H, W) with C in {1, 3}, or (N, H, W); values in [0, 1] (clipped).
+        nrow: images per row, as in torchvision's `make_grid`.
+        row_labels: one label per row of the grid, written on the left.
+        col_labels: one label per column, written on top.
+    """
+
+    grid = mosaic(images, nrow)  # (rows, cols, C)
+    h, w = np.shape(images)[-2:]
+    ncols, nrows = (grid.shape[1] + 1) // (w + 1), (grid.shape[0] + 1) // (h + 1)
+    tile = float(np.clip(9 / ncols, 0.4, 1.3))  # inches per image
+    width = ncols * tile + (1.2 if row_labels is not None else 0.3)
+    height = nrows * tile + (0.9 if col_labels is not None else 0.6)
+    fig, (ax,) = _figure(title, size=(width, height))
+    if grid.shape[-1] == 1:
+        ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(grid, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    if row_labels is not None:
+        ax.set_yticks(np.arange(nrows) * (h + 1) + (h - 1) / 2, list(row_labels)[:nrows])
+    if col_labels is not None:
+        ax.xaxis.tick_top()
+        ax.set_xticks(np.arange(ncols) * (w + 1) + (w - 1) / 2, list(col_labels)[:ncols])
+    return _save(fig, path)
+
+
+def _to_uint8(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype == np.uint8:
+        return frame
+    return (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
+
+
+def animated_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float = 5) -> Path:
+    """A looping GIF from (H, W) grey or (H, W, 3) RGB frames, uint8 or floats in [0, 1].
+
+    Pillow merges consecutive identical frames into one longer frame.
+    """
+
+    if len(frames) == 0:
+        raise DataError(f"no frames to animate into {path}")
+    images = [Image.fromarray(_to_uint8(frame)) for frame in frames]
+    duration = round(1000 / fps)  # milliseconds per frame
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(
+        path,
+        lambda tmp: images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0
+        ),
+    )
+    return path
