@@ -47,10 +47,11 @@ from torch.profiler import ProfilerActivity, profile
 from bench import save_results
 from dllab import data
 from dllab.engine import ClipNorm, Trainer
+from dllab.engine.speed import flush_denormals
 from dllab.experiments import run_experiment
 from dllab.experiments.unit3.memory import MemoryConfig
 from dllab.models import create_model
-from dllab.nn.recurrent import flush_denormals, gru_step, lstm_step, make_recurrent
+from dllab.nn.recurrent import gru_step, lstm_step, make_recurrent
 
 DEFAULT = MemoryConfig()  # the adding-problem experiment's defaults
 B, T, D, H = DEFAULT.batch_size, 200, 2, DEFAULT.num_hiddens

@@ -23,7 +23,7 @@ from dllab.engine import (
 )
 from dllab.engine.batches import LoaderBatches, host_to_device, make_batches
 from dllab.engine.progress import LiveProgressBar, ProgressBar, progress_bar
-from dllab.engine.speed import Precision, uses_grad_scaler
+from dllab.engine.speed import Precision, denormals_flushed, flush_denormals, uses_grad_scaler
 from dllab.engine.trainer import has_image_convolutions, overrides
 from dllab.experiments.runner import Run
 from dllab.models import create_model
@@ -278,3 +278,30 @@ def test_experiments_train_cnns_channels_last_unless_the_cli_says_no(tmp_path):
     assert trainer({}).channels_last
     args = build_parser().parse_args(["run", "cifar10-cnn", "--no-channels-last"])
     assert not trainer(speed_options(args)).channels_last
+
+
+def test_flush_denormals_zeroes_subnormal_floats_inside_the_block_only():
+    tiny = torch.tensor([1e-40])  # subnormal in float32 (smallest normal: 1.2e-38)
+    with flush_denormals() as supported:
+        inside = tiny * 1.0
+        with flush_denormals():  # nested blocks restore what was there before them
+            pass
+        still = tiny * 1.0
+    assert inside.item() == still.item() == (0.0 if supported else tiny.item())
+    assert (tiny * 1.0).item() == tiny.item() > 0
+    assert not denormals_flushed()
+
+
+def test_training_runs_with_denormals_flushed_and_restores_the_setting():
+    seen = []
+
+    class Probe(Callback):
+        def on_epoch_end(self, trainer, record):
+            seen.append(denormals_flushed())
+
+    X, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    Trainer(nn.Linear(4, 2), quiet=True, callbacks=[Probe()]).fit((X, y), num_epochs=2)
+    with flush_denormals() as supported:
+        pass
+    assert seen == [supported] * 2
+    assert not denormals_flushed()

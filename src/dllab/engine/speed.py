@@ -1,4 +1,5 @@
-"""Automatic mixed precision for the Trainer (its `amp=` option).
+"""CPU and precision settings of the Trainer: denormals flushed to zero, and automatic mixed
+precision (its `amp=` option).
 
 Mixed precision (Micikevicius et al., 2018, "Mixed Precision Training") runs the forward pass
 in bfloat16 or float16 under `torch.autocast` while the weights and optimizer stay float32;
@@ -6,11 +7,38 @@ float16 has a narrow exponent, so on CUDA its loss is multiplied by a running sc
 backward (GradScaler) and the gradients divided by it before clipping and the step (§3.2).
 """
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import torch
 
 from dllab.errors import ConfigError
+
+
+def denormals_flushed() -> bool:
+    """Whether this thread's CPU arithmetic currently reads and writes subnormals as zero."""
+    return (torch.tensor([1e-40]) * 1.0).item() == 0.0
+
+
+@contextmanager
+def flush_denormals() -> Iterator[bool]:
+    """Inside the block the CPU reads and writes subnormal floats (|x| < 1.2e-38) as zero
+    (FTZ/DAZ), as TensorFlow's CPU kernels do by default; the Trainer trains inside it.
+
+    x86 arithmetic on subnormals is slow, and training makes them: a many-to-one loss sends
+    its gradient in at the last step only, and carried back through T steps it shrinks
+    geometrically into the subnormal range, where forward + backward of an LSTM or GRU on
+    the adding problem at T = 200 takes 4-10x longer (bench/bench_rnn.py). Zeroing values
+    below 1e-38 changes no result. The setting is per thread: torch's intra-op worker threads
+    keep theirs. Yields whether the CPU supports it; afterwards the previous setting returns.
+    """
+    before = denormals_flushed()
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield supported
+    finally:
+        torch.set_flush_denormal(before)
+
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -34,7 +34,7 @@ from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.progress import ProgressBar, progress_bar
-from dllab.engine.speed import Precision
+from dllab.engine.speed import Precision, flush_denormals
 from dllab.engine.tasks import Task, make_task
 from dllab.errors import (
     CheckpointError,
@@ -307,7 +307,11 @@ class Trainer:
         self._read_every_step = bool(self._step_hooks) or distributed.is_distributed()
         self._call("on_fit_start")
         try:
-            with ctrl_c_at_step_boundaries() as self._ctrl_c, warnings.catch_warnings():
+            with (
+                ctrl_c_at_step_boundaries() as self._ctrl_c,
+                flush_denormals(),
+                warnings.catch_warnings(),
+            ):
                 # Schedules step once per batch by design, also before a GAN's generator (one
                 # step in n_critic) or an fp16 step skipped by the scaler has stepped.
                 warnings.filterwarnings(

@@ -15,8 +15,7 @@ made visible (vanishing-gradient heat maps).
 """
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -82,24 +81,6 @@ def zero_state(cell: str, shape: tuple[int, ...], like: torch.Tensor) -> State:
 def detach_state(state: State) -> State:
     """Cut the graph behind a carried state (truncated BPTT, Williams & Peng 1990)."""
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
-@contextmanager
-def flush_denormals() -> Iterator[bool]:
-    """Inside the block the CPU reads and writes subnormal floats (|x| < 1.2e-38) as zero.
-
-    A many-to-one loss sends its gradient in at the last step only; carried back through T
-    steps it shrinks geometrically into the subnormal range, where x86 arithmetic is slow:
-    forward + backward of an LSTM or GRU on the adding problem at T = 200 takes 4-10x
-    longer (H = 64 to 128; bench/bench_rnn.py). Zeroing values below 1e-38 changes no
-    result. The setting is per thread: torch's intra-op worker threads keep theirs. Yields
-    whether the CPU supports it; afterwards denormals are back on (torch's default).
-    """
-    supported = torch.set_flush_denormal(True)
-    try:
-        yield supported
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def hidden_grads(hs: list[torch.Tensor]) -> torch.Tensor:

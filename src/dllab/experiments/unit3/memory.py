@@ -15,7 +15,7 @@ from dllab.experiments.common import train_classifier
 from dllab.experiments.registry import Reference, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit3.shared import ADDING_BASELINE, CELL_NAMES, Cell
-from dllab.nn.recurrent import chrono_init_, flush_denormals
+from dllab.nn.recurrent import chrono_init_
 from dllab.report import plots
 
 
@@ -84,7 +84,6 @@ class SolvedOrOutOfTime(Callback):
         trainer.stop_training |= solved or late
 
 
-@flush_denormals()  # the many-to-one adding problem trains 4-10x faster (bench/bench_rnn.py)
 def _memory_sweep(cfg: MemoryConfig, run: Run, task: str) -> dict[str, dict[int, dict]]:
     """Train every cell at every length: {cell: {T: {"test": metrics, "steps": n or None}}}."""
     results: dict[str, dict[int, dict]] = {cell: {} for cell in cfg.cells}

@@ -41,6 +41,9 @@ class Gan2dConfig:
     num_epochs: int = param(38, ge=1)  # passes over the n training inputs (390 steps each)
     batch_size: int = param(256, ge=8)  # discriminator inputs per step (a PacGAN pack is m samples)
     lr: float = param(2e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    schedule: Literal["none", "cosine", "warmup", "onecycle"] = "none"  # lr over the steps
+    ema_decay: float = param(0.999, ge=0, lt=1)  # β of the averaged generator that is scored
+    beta1: float = param(0.5, ge=0, lt=1)  # Adam's β1 for both networks
     latent_dim: int = param(2, ge=1)  # size of the noise z
     num_hiddens: int = param(128, ge=1)  # units per hidden layer of G and D
     num_layers: int = param(3, ge=1)  # hidden layers of G and D
@@ -75,9 +78,15 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     G = run.model(f"{method}-G", "gan_generator_2d", latent_dim=cfg.latent_dim, **size)
     D = run.model(f"{method}-D", "gan_discriminator_2d", pack=pack, **size)
     model = GAN(G, D, cfg.latent_dim)
-    task = GANTask(loss, n_critic=cfg.n_critic if loss == "wgan_gp" else 1, pack=pack)
+    n_critic = cfg.n_critic if loss == "wgan_gp" else 1
+    task = GANTask(
+        loss, n_critic=n_critic, pack=pack, ema_decay=cfg.ema_decay, betas=(cfg.beta1, 0.999)
+    )
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
-    trainer = run.trainer(method, model, loss=task, lr=cfg.lr, callbacks=[snapshots])
+    schedule = None if cfg.schedule == "none" else cfg.schedule
+    trainer = run.trainer(
+        method, model, loss=task, lr=cfg.lr, schedule=schedule, callbacks=[snapshots]
+    )
     run.fit(
         trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=pack * cfg.batch_size
     )
