@@ -57,10 +57,9 @@ class TensorBatches:
             distinct = {id(t): t for t in tensors}  # an autoencoder's (X, X) is one tensor
             shuffled = {key: t[perm] for key, t in distinct.items()}  # one gather per epoch
             tensors = tuple(shuffled[id(t)] for t in tensors)
-        for i in range(skip, len(self)):
-            start = i * self.batch_size
-            stop = start + self.batch_size
-            yield tuple(t[start + self.rank : stop : self.world_size] for t in tensors)
+        size, rank, world = self.batch_size, self.rank, self.world_size
+        for start in range(skip * size, self.num_samples, size):
+            yield tuple([t[start + rank : start + size : world] for t in tensors])
 
 
 def host_to_device(source: str | torch.device, target: str | torch.device) -> tuple[bool, bool]:

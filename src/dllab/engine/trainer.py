@@ -389,9 +389,9 @@ class Trainer:
         detached so that no step's graph outlives it while its record waits to be read."""
         with self.precision.autocast():
             logs = self.task.training_step(self, batch)
-        logs = {k: v.detach() for k, v in {**logs, **self._step_logs}.items()}
-        self._step_logs = {}
-        return logs
+        if self._step_logs:  # clipping's gradient norms
+            logs, self._step_logs = {**logs, **self._step_logs}, {}
+        return {k: v.detach() for k, v in logs.items()}
 
     def _first_step(self, batch) -> dict[str, torch.Tensor]:
         """The first step of a fit: shape errors become a DataError, and when compiling, the
@@ -418,7 +418,7 @@ class Trainer:
         if not self._unread:
             return
         unread, self._unread = self._unread, []
-        values = torch.stack([v.double() for *_, logs in unread for v in logs.values()])
+        values = torch.stack([v for *_, logs in unread for v in logs.values()])  # promoted
         if distributed.is_distributed():
             weights = [w for *_, w, logs in unread for _ in logs]
             values = distributed.weighted_mean(values, values.new_tensor(weights))
