@@ -34,6 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench import save_results
 from dllab import data
 from dllab.engine import Trainer, make_optimizer, seed_everything
+from dllab.engine.speed import flush_denormals
 from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
 from dllab.models.registry import model_entry
@@ -105,9 +106,9 @@ def plain_epoch(model, opt, X, y, loss_fn, batch_size: int, generator) -> float:
 def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook: bool) -> dict:
     """Seconds per epoch of the Trainer and of the plain loop on twin models, and their loss gap.
 
-    textbook=False gives the loop the Trainer's optimizer (`make_optimizer`) and memory layout,
-    which leaves only the engine's overhead; textbook=True gives it `torch.optim.Adam`'s
-    defaults and the NCHW layout, as a tutorial would.
+    textbook=False gives the loop the Trainer's optimizer (`make_optimizer`), memory layout and
+    denormal flushing, which leaves only the engine's overhead; textbook=True gives it
+    `torch.optim.Adam`'s defaults and the NCHW layout, as a tutorial would.
     """
     seed_everything(SEED)
     model = build()
@@ -129,7 +130,10 @@ def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook
         return trainer.history.epochs[-1]["loss"]
 
     def run_plain():
-        return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
+        if textbook:
+            return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
+        with flush_denormals():  # as the Trainer trains
+            return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
 
     timed = side_by_side({"trainer": run_trainer, "plain": run_plain})
     row = {f"{side}_{k}": v[k] for side, v in timed.items() for k in ("wall_s", "cpu_s")}
@@ -324,15 +328,16 @@ def efficiency_table(
     return rows
 
 
-def full_epoch(threads: int = 1, n: int = 10_000, rounds: int = 3) -> dict:
+def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds: int = 3):
     """One epoch of 10,000 32x32x3 images, batch 32, Adam, through `Trainer.fit` with its
-    defaults, timed against the matmul peak in the same rounds."""
+    defaults (and `amp`), timed against the fp32 matmul peak in the same rounds."""
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
     train_data = (torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g))
     seed_everything(SEED)
     model = create_model("keras_cifar_cnn")
-    trainer = Trainer(model, "adam", metrics=(), lr=1e-3, device="cpu", seed=SEED, quiet=True)
+    options = {"metrics": (), "lr": 1e-3, "device": "cpu", "seed": SEED, "quiet": True}
+    trainer = Trainer(model, "adam", amp=amp, **options)
 
     def epoch():
         trainer.fit(train_data, num_epochs=trainer.epoch + 1, batch_size=32)
@@ -350,13 +355,15 @@ def full_epoch(threads: int = 1, n: int = 10_000, rounds: int = 3) -> dict:
         "matmul_gflops": peak,
         "fraction_of_fp32_peak": achieved / peak,
         "channels_last": trainer.channels_last,
+        "amp": amp,
         "optimizer": type(trainer.optimizer).__name__,
         "fused": bool(trainer.optimizer.defaults.get("fused")),
     }
     print(
         f"\none Trainer.fit epoch, {n} images, batch 32, Adam, {threads} thread(s), defaults"
-        f" (channels_last={trainer.channels_last}): {seconds:.2f} s = {achieved:.1f} GFLOP/s"
-        f" = {achieved / peak:.0%} of the {peak:.1f} GFLOP/s matmul peak",
+        f" (channels_last={trainer.channels_last}, amp={amp}): {seconds:.2f} s"
+        f" = {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of the {peak:.1f} GFLOP/s"
+        " fp32 matmul peak",
         flush=True,
     )
     torch.set_num_threads(1)
@@ -384,6 +391,7 @@ def main() -> None:
         "2_thread": efficiency_table(2, EFFICIENCY_VARIANTS[:3], rounds=5),
     }
     results["full_epoch"] = full_epoch()
+    results["full_epoch_bf16"] = full_epoch("bf16")
     gflop = results["efficiency"]["1_thread"]["nchw, adam"]["step_gflop"]
     print(f"\nFLOPs per training step (batch 32, forward + backward): {gflop:.3f} GFLOP")
     conditions = {

@@ -2,16 +2,20 @@
 
 The CIFAR CNN (conv 32-64-64 with batch norm, dense 64-10; Adam, batch 32) on 10,000 synthetic
 32x32x3 images, and the dense MNIST autoencoder 784-128-64-32-64-128-784 (Adam, MSE, batch 256)
-on synthetic 784-pixel images, on one thread each. Keras runs in its own virtual environment,
-bench/.keras-venv, created here with `pip install keras tensorflow-cpu` on the first run (a few
-minutes, about 600 MB); where that fails, the benchmark says so and stops.
+on synthetic 784-pixel images, on BENCH_THREADS threads each (default 1). Keras runs in its
+own virtual environment, bench/.keras-venv, created here with `pip install keras
+tensorflow-cpu` on the first run (a few minutes, about 600 MB); where that fails, the benchmark
+says so and stops.
 
 Each round trains every example for two epochs with Keras (in a fresh process) and with dllab's
 Trainer, taking turns (so that machine load hits both alike); the second epoch is timed (the
 first includes tracing and warm-up). The figures are medians over the rounds and the ratio
 Keras / dllab. dllab runs with its defaults (channels_last for the CNN on the CPU, as
 TensorFlow's convolutions are, and fused Adam), and the CNN once more in NCHW for reference.
-Writes bench/results/keras.json.
+The CNN also trains in mixed precision on both sides, like for like: dllab's `amp="bf16"`
+(autocast) against Keras' "mixed_bfloat16" policy; on CPUs with AMX or AVX512-BF16 units,
+bfloat16 convolutions run several times faster than float32 ones. Writes
+bench/results/keras.json.
 """
 
 import json
@@ -32,21 +36,30 @@ HERE = Path(__file__).parent
 VENV = HERE / ".keras-venv"
 NUM_EPOCHS = 2
 ROUNDS = 3
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 CASES = {  # name -> (samples, batch size)
     "cifar_cnn": (10_000, 32),
     "mnist_autoencoder": (8192, 256),
 }
+# row label -> (case, dllab Trainer options, the Keras precision policy it is compared with)
+ROWS = {
+    "cifar_cnn": ("cifar_cnn", {}, "float32"),
+    "cifar_cnn, NCHW": ("cifar_cnn", {"channels_last": False}, "float32"),
+    "cifar_cnn, bf16": ("cifar_cnn", {"amp": "bf16"}, "mixed_bfloat16"),
+    "mnist_autoencoder": ("mnist_autoencoder", {}, "float32"),
+}
+KERAS_RUNS = sorted({(case, policy) for case, _, policy in ROWS.values()})
 
 KERAS_SCRIPT = """
 import json, sys, time
 import numpy as np
 import tensorflow as tf
-tf.config.threading.set_intra_op_parallelism_threads(1)
+runs, cases, num_epochs, threads = (json.loads(a) for a in sys.argv[1:5])
+tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 import keras
 from keras import layers
 
-cases, num_epochs = json.loads(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(0)
 
 def cifar_cnn():
@@ -55,7 +68,7 @@ def cifar_cnn():
         layers.Conv2D(32, 3, activation="relu"), layers.BatchNormalization(), layers.MaxPooling2D(),
         layers.Conv2D(64, 3, activation="relu"), layers.BatchNormalization(), layers.MaxPooling2D(),
         layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-        layers.Dense(64, activation="relu"), layers.Dense(10),
+        layers.Dense(64, activation="relu"), layers.Dense(10, dtype="float32"),
     ])
 
 def autoencoder():
@@ -74,7 +87,9 @@ class EpochTimes(keras.callbacks.Callback):
         self.times.append((time.perf_counter() - self.start, time.process_time() - self.cpu))
 
 results = {}
-for name, (n, batch_size) in cases.items():
+for name, policy in runs:
+    n, batch_size = cases[name]
+    keras.mixed_precision.set_global_policy(policy)
     if name == "cifar_cnn":
         model = cifar_cnn()
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -87,7 +102,7 @@ for name, (n, batch_size) in cases.items():
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     timer = EpochTimes()
     model.fit(X, y, batch_size=batch_size, epochs=num_epochs, verbose=0, callbacks=[timer])
-    results[name] = timer.times
+    results[f"{name}|{policy}"] = timer.times
 results["versions"] = {"keras": keras.__version__, "tensorflow": tf.__version__}
 print(json.dumps(results))
 """
@@ -110,7 +125,7 @@ def keras_python() -> Path | None:
     return python
 
 
-def dllab_last_epoch(name: str, n: int, batch_size: int, channels_last: bool | None) -> tuple:
+def dllab_last_epoch(name: str, n: int, batch_size: int, options: dict) -> tuple:
     """(wall, CPU) seconds of the last of NUM_EPOCHS epochs of `Trainer.fit`."""
     g = torch.Generator().manual_seed(0)
     seed_everything(0)
@@ -122,7 +137,7 @@ def dllab_last_epoch(name: str, n: int, batch_size: int, channels_last: bool | N
         model, loss = create_model("autoencoder_784"), "mse"
         X = torch.rand(n, 784, generator=g)
         train_data = (X, X)
-    options = {"channels_last": channels_last, "metrics": (), "lr": 1e-3, "quiet": True}
+    options = {"metrics": (), "lr": 1e-3, "quiet": True, **options}
     trainer = Trainer(model, "adam", loss, device="cpu", **options)
     trainer.fit(train_data, num_epochs=NUM_EPOCHS - 1, batch_size=batch_size)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -132,8 +147,9 @@ def dllab_last_epoch(name: str, n: int, batch_size: int, channels_last: bool | N
 
 def keras_round(python: Path) -> dict | None:
     """Keras' epoch times for every case in a fresh process, or None when the run fails."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
-    command = [str(python), "-c", KERAS_SCRIPT, json.dumps(CASES), str(NUM_EPOCHS)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": str(THREADS)}
+    arguments = (KERAS_RUNS, CASES, NUM_EPOCHS, THREADS)
+    command = [str(python), "-c", KERAS_SCRIPT, *map(json.dumps, arguments)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         print(f"skipped: the Keras run failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -141,22 +157,18 @@ def keras_round(python: Path) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-DLLAB_VARIANTS = {  # row label -> (case, channels_last: None is the Trainer's default)
-    "cifar_cnn": ("cifar_cnn", None),
-    "cifar_cnn, NCHW": ("cifar_cnn", False),
-    "mnist_autoencoder": ("mnist_autoencoder", None),
-}
-
-
 def main() -> None:
     python = keras_python()
     if python is None:
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     load_before = os.getloadavg()[0]
-    print(f"load average {load_before:.2f} (1 min) on {os.cpu_count()} CPUs; {ROUNDS} rounds")
-    keras_times = {name: [] for name in CASES}
-    dllab_times = {label: [] for label in DLLAB_VARIANTS}
+    print(
+        f"load average {load_before:.2f} (1 min) on {os.cpu_count()} CPUs; {ROUNDS} rounds,"
+        f" {THREADS} thread(s)"
+    )
+    keras_times = {f"{case}|{policy}": [] for case, policy in KERAS_RUNS}
+    dllab_times = {label: [] for label in ROWS}
     versions = {}
     for round_ in range(ROUNDS):
         for side in ("keras", "dllab") if round_ % 2 == 0 else ("dllab", "keras"):
@@ -165,22 +177,26 @@ def main() -> None:
                 if times is None:
                     return
                 versions = times.pop("versions")
-                for name in CASES:
-                    keras_times[name].append(times[name][-1])
+                for key, epochs in times.items():
+                    keras_times[key].append(epochs[-1])
             else:
-                for label, (name, channels_last) in DLLAB_VARIANTS.items():
-                    dllab_times[label].append(dllab_last_epoch(name, *CASES[name], channels_last))
+                for label, (name, options, _) in ROWS.items():
+                    dllab_times[label].append(dllab_last_epoch(name, *CASES[name], options))
     rows = {}
     header = (
-        f"{'example':20s} {'dllab s/epoch':>14s} {'keras s/epoch':>14s} {'keras/dllab':>12s}"
+        f"{'example':20s} {'keras policy':>15s} {'dllab s/epoch':>14s} {'keras s/epoch':>14s}"
+        f" {'keras/dllab':>12s}"
         f" {'cpu s: dllab':>13s} {'keras':>7s} {'ratio':>7s}"
     )
     print(header)
     print("-" * len(header))
-    for label, (name, _) in DLLAB_VARIANTS.items():
+    for label, (name, _, policy) in ROWS.items():
         ours, ours_cpu = (statistics.median(t[i] for t in dllab_times[label]) for i in (0, 1))
-        theirs, theirs_cpu = (statistics.median(t[i] for t in keras_times[name]) for i in (0, 1))
+        theirs, theirs_cpu = (
+            statistics.median(t[i] for t in keras_times[f"{name}|{policy}"]) for i in (0, 1)
+        )
         rows[label] = {
+            "keras_policy": policy,
             "dllab_s": ours,
             "keras_s": theirs,
             "ratio": theirs / ours,
@@ -189,14 +205,14 @@ def main() -> None:
             "cpu_ratio": theirs_cpu / ours_cpu,
         }
         print(
-            f"{label:20s} {ours:14.3f} {theirs:14.3f} {theirs / ours:11.2f}x"
+            f"{label:20s} {policy:>15s} {ours:14.3f} {theirs:14.3f} {theirs / ours:11.2f}x"
             f" {ours_cpu:13.3f} {theirs_cpu:7.3f} {theirs_cpu / ours_cpu:6.2f}x",
             flush=True,
         )
     conditions = {
         "torch": torch.__version__,
         **versions,
-        "threads": 1,
+        "threads": THREADS,
         "cpus": os.cpu_count(),
         "load_average_1min_before": load_before,
         "load_average_1min_after": os.getloadavg()[0],

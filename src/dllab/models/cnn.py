@@ -4,6 +4,7 @@ learning"), a modern 1D CNN for MNIST-1D, the Keras CIFAR-10 tutorial CNN, and a
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 from torch import Tensor, nn
 
@@ -134,13 +135,18 @@ def keras_cifar_cnn(num_classes: int = 10, in_channels: int = 3) -> nn.Sequentia
     summary shows 122,954 in total because it also counts the 192 batch-norm moving means and
     variances, which are buffers in PyTorch. Keras's batch-norm defaults carry over: epsilon
     1e-3 and moving-average momentum 0.99, which is torch's momentum=0.01.
+
+    The ReLUs work in place, as torchvision's do: a convolution's or linear layer's backward
+    needs its input, not its output, so the ReLU may overwrite that output, which saves one
+    pass over memory (3% of a CPU training step, bench/bench_engine.py).
     """
     bn = dict(eps=1e-3, momentum=0.01)
+    relu = partial(nn.ReLU, inplace=True)
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.BatchNorm2d(32, **bn), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.BatchNorm2d(64, **bn), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(),
+        nn.Conv2d(in_channels, 32, 3), relu(), nn.BatchNorm2d(32, **bn), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), relu(), nn.BatchNorm2d(64, **bn), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), relu(),
         nn.Flatten(),
-        nn.Linear(64 * 4 * 4, 64), nn.ReLU(),
+        nn.Linear(64 * 4 * 4, 64), relu(),
         nn.Linear(64, num_classes),
     )  # fmt: skip
