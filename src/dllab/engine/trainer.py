@@ -45,6 +45,7 @@ from dllab.errors import (
 )
 
 CHECKPOINT_FORMAT = 1
+NOT_AVERAGED = frozenset({"grad_norm", "clip_factor"})  # per-step logs left out of epoch means
 
 
 @dataclass
@@ -423,14 +424,15 @@ class Trainer:
             weights = [w for *_, w, logs in unread for _ in logs]
             values = distributed.weighted_mean(values, values.new_tensor(weights))
         values = iter(values.tolist())
-        sums = self._epoch_sums
+        sums, steps = self._epoch_sums, self.history.steps
         for epoch, step, n, _, logs in unread:
-            record = {"epoch": epoch, "step": step, **{k: next(values) for k in logs}}
-            sums["_count"] = sums.get("_count", 0) + n
+            record = {"epoch": epoch, "step": step}
             for key in logs:
-                if key not in ("grad_norm", "clip_factor"):
-                    sums[key] = sums.get(key, 0.0) + record[key] * n
-            self.history.steps.append(record)
+                record[key] = value = next(values)
+                if key not in NOT_AVERAGED:
+                    sums[key] = sums.get(key, 0.0) + value * n
+            sums["_count"] = sums.get("_count", 0) + n
+            steps.append(record)
 
     def _record_epoch(self) -> dict:
         count = self._epoch_sums.pop("_count")

@@ -41,7 +41,7 @@ class Gan2dConfig:
     num_epochs: int = param(38, ge=1)  # passes over the n training inputs (390 steps each)
     batch_size: int = param(256, ge=8)  # discriminator inputs per step (a PacGAN pack is m samples)
     lr: float = param(2e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
-    schedule: Literal["none", "cosine", "warmup", "onecycle"] = "none"  # lr over the steps
+    schedule: Literal["none", "cosine", "warmup", "onecycle", "step"] = "none"  # lr over the steps
     ema_decay: float = param(0.999, ge=0, lt=1)  # β of the averaged generator that is scored
     beta1: float = param(0.5, ge=0, lt=1)  # Adam's β1 for both networks
     latent_dim: int = param(2, ge=1)  # size of the noise z
