@@ -17,7 +17,9 @@ time, with the load average before and after. Threads: 1 unless a table says oth
 - efficiency: achieved FLOP/s of the CNN's training step (forward + backward FLOPs counted by
   torch's FlopCounterMode; the optimizer's elementwise work is not counted) against the fp32
   matmul throughput of a 2048x2048 `torch.mm` timed in the same rounds on the same threads,
-  for each speed idea; then one full epoch of 10,000 images through `Trainer.fit`.
+  for each speed idea; where the step's time goes (convolution and matmul kernels against
+  the memory-bound rest, by torch.profiler); then one full epoch of 10,000 images through
+  `Trainer.fit`, in fp32 and with bf16 autocast.
 
 Writes bench/results/engine.json.
 """
@@ -29,6 +31,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench import save_results
@@ -328,6 +331,38 @@ def efficiency_table(
     return rows
 
 
+MATMUL_OPS = ("convolution", "mm", "addmm", "linear")  # aten ops whose FLOPs are counted
+
+
+def step_split(variant: str = "channels_last, fused adam, flush denormals", steps: int = 20):
+    """Where a training step's time goes: the convolution and matrix-multiply kernels (forward
+    and backward), whose FLOPs the efficiency table counts, against everything else (batch
+    norm, ReLU, pooling, the optimizer: passes over memory with few FLOPs), by torch.profiler's
+    self CPU time of each aten op."""
+    run, flops, _ = cnn_step(variant, steps=steps)
+    run()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run()
+    times = {
+        e.key: e.self_cpu_time_total for e in prof.key_averages() if e.key.startswith("aten::")
+    }
+    matmul = sum(t for k, t in times.items() if any(op in k for op in MATMUL_OPS))
+    total = sum(times.values())
+    matmul_gflops = flops * steps / (matmul * 1e-6) / 1e9
+    top = sorted(times.items(), key=lambda kv: -kv[1])[:6]
+    print(
+        f"\nstep split ({variant}): convolutions and matmuls {matmul / total:.0%} of the aten time"
+        f" at {matmul_gflops:.0f} GFLOP/s; the rest {1 - matmul / total:.0%}. Largest ops:"
+    )
+    for name, t in top:
+        print(f"  {name:44s} {t / steps / 1e3:6.2f} ms/step ({t / total:.0%})")
+    return {
+        "matmul_fraction": matmul / total,
+        "matmul_gflops": matmul_gflops,
+        "ops_ms_per_step": {k: t / steps / 1e3 for k, t in top},
+    }
+
+
 def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds: int = 3):
     """One epoch of 10,000 32x32x3 images, batch 32, Adam, through `Trainer.fit` with its
     defaults (and `amp`), timed against the fp32 matmul peak in the same rounds."""
@@ -390,6 +425,7 @@ def main() -> None:
         "1_thread": efficiency_table(1),
         "2_thread": efficiency_table(2, EFFICIENCY_VARIANTS[:3], rounds=5),
     }
+    results["step_split"] = step_split()
     results["full_epoch"] = full_epoch()
     results["full_epoch_bf16"] = full_epoch("bf16")
     gflop = results["efficiency"]["1_thread"]["nchw, adam"]["step_gflop"]
