@@ -24,9 +24,12 @@ time, with the load average before and after. Threads: 1 unless a table says oth
 Writes bench/results/engine.json.
 """
 
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -187,6 +190,55 @@ def threads_table(rounds: int = 5) -> dict:
             f"  (2 threads {row['speedup_2_over_1']:.2f}x as fast)",
             flush=True,
         )
+    return rows
+
+
+WAIT_POLICY_SCRIPT = """
+import json, os, sys, time
+import dllab, torch
+from dllab.engine import Trainer, seed_everything
+from dllab.models import create_model
+torch.set_num_threads(int(sys.argv[1]))
+g = torch.Generator().manual_seed(0)
+seed_everything(0)
+data = (torch.randn(1024, 3, 32, 32, generator=g), torch.randint(0, 10, (1024,), generator=g))
+trainer = Trainer(create_model("keras_cifar_cnn"), metrics=(), device="cpu", quiet=True)
+seconds = []
+for epoch in range(1, 4):  # the first is a warm-up
+    started = time.perf_counter()
+    trainer.fit(data, num_epochs=epoch, batch_size=32)
+    seconds.append(time.perf_counter() - started)
+print(json.dumps(min(seconds[1:])))
+"""
+
+
+def wait_policy_table() -> dict:
+    """Seconds per epoch (1,024 images) of the Keras CIFAR CNN on 1 and 2 threads, with OpenMP's
+    waiting threads spinning (ACTIVE) or sleeping (PASSIVE, dllab's default), on idle cores and
+    beside a busy process (a Python loop, as another program would be), each in a fresh process
+    since OpenMP reads its wait policy once."""
+    rows = {}
+    print("\nOpenMP wait policy: seconds per epoch of the Keras CNN, 1,024 images")
+    for neighbour in ("idle", "busy"):
+        busy = None
+        if neighbour == "busy":
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            for policy in ("ACTIVE", "PASSIVE"):
+                env = {**os.environ, "OMP_WAIT_POLICY": policy}
+                for threads in (1, 2):
+                    command = [sys.executable, "-c", WAIT_POLICY_SCRIPT, str(threads)]
+                    done = subprocess.run(command, env=env, capture_output=True, text=True)
+                    seconds = json.loads(done.stdout.strip().splitlines()[-1])
+                    rows[f"{neighbour}, {policy}, {threads} thread(s)"] = seconds
+                    print(
+                        f"{neighbour:5s} {policy:8s} {threads} thread(s) {seconds:8.3f} s",
+                        flush=True,
+                    )
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
     return rows
 
 
@@ -421,6 +473,7 @@ def main() -> None:
                       results["defaults"])  # fmt: skip
     results["layout"] = layout_table()
     results["threads"] = threads_table()
+    results["wait_policy"] = wait_policy_table()
     results["efficiency"] = {
         "1_thread": efficiency_table(1),
         "2_thread": efficiency_table(2, EFFICIENCY_VARIANTS[:3], rounds=5),

@@ -155,16 +155,17 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_THREADS,
         metavar="N",
         help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small, "
-        "and on cores other programs share, a second thread made epochs 20-50x slower in "
-        "bench/bench_engine.py; 2 may help large CNNs on an idle machine)",
+        "and beside another busy program a second thread made CNN epochs 1.6x slower, 25x with "
+        "spinning OpenMP threads (bench/bench_engine.py); 2 help CNNs on an idle machine)",
     )
 
 
 def set_threads(n: int) -> None:
     """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
-    little on an idle 2-core machine and costs 20x or more when other programs share the cores
-    (OpenMP threads wait for each other at every operation; bench/bench_engine.py, "threads"),
-    hence DEFAULT_THREADS = 1."""
+    little on an idle 2-core machine and costs 1.6x when another program keeps one core busy
+    (the threads wait for each other at every operation; 25x when OpenMP's waiting threads
+    spin, which `dllab/__init__.py` turns off; bench/bench_engine.py, "threads" and "wait
+    policy"), hence DEFAULT_THREADS = 1."""
     import torch
 
     if n < 1:
