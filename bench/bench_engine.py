@@ -214,7 +214,7 @@ print(json.dumps(min(seconds[1:])))
 
 def wait_policy_table() -> dict:
     """Seconds per epoch (1,024 images) of the Keras CIFAR CNN on 1 and 2 threads, with OpenMP's
-    waiting threads spinning (ACTIVE) or sleeping (PASSIVE, dllab's default), on idle cores and
+    waiting threads spinning (ACTIVE) or sleeping (PASSIVE), on idle cores and
     beside a busy process (a Python loop, as another program would be), each in a fresh process
     since OpenMP reads its wait policy once."""
     rows = {}

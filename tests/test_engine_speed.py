@@ -1,15 +1,11 @@
 """The lean training loop and the engine's speed defaults: step records read once per epoch,
 hooks called only where implemented, channels_last for CNNs, fused optimizers, and the GPU
-decisions (pinned non-blocking copies, loss scaling) as pure functions; denormals flushed and
-OpenMP's waiting threads asleep."""
+decisions (pinned non-blocking copies, loss scaling) as pure functions; denormals flushed."""
 
 import inspect
 import io
 import json
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -309,13 +305,3 @@ def test_training_runs_with_denormals_flushed_and_restores_the_setting():
         pass
     assert seen == [supported] * 2
     assert not denormals_flushed()
-
-
-@pytest.mark.parametrize("chosen, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_importing_dllab_makes_waiting_openmp_threads_sleep_unless_told_otherwise(chosen, expected):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if chosen is not None:
-        env["OMP_WAIT_POLICY"] = chosen
-    code = "import os, dllab; print(os.environ['OMP_WAIT_POLICY'])"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert done.stdout.strip() == expected

@@ -154,18 +154,18 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_THREADS,
         metavar="N",
-        help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small, "
-        "and beside another busy program a second thread made CNN epochs 1.6x slower, 25x with "
-        "spinning OpenMP threads (bench/bench_engine.py); 2 help CNNs on an idle machine)",
+        help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small; "
+        "2 train CNNs 1.5x faster on idle cores, but beside another busy program they were "
+        "2-25x slower (bench/bench_engine.py; OMP_WAIT_POLICY=PASSIVE limits that to 1.6x)",
     )
 
 
 def set_threads(n: int) -> None:
     """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
-    little on an idle 2-core machine and costs 1.6x when another program keeps one core busy
-    (the threads wait for each other at every operation; 25x when OpenMP's waiting threads
-    spin, which `dllab/__init__.py` turns off; bench/bench_engine.py, "threads" and "wait
-    policy"), hence DEFAULT_THREADS = 1."""
+    1.5x at most on an idle 2-core machine and costs 2-25x when another program keeps a core
+    busy, because OpenMP's threads spin while they wait for each other at every operation
+    (bench/bench_engine.py, "threads" and "wait policy": sleeping threads, OMP_WAIT_POLICY=
+    PASSIVE, cut that cost to 1.6x but lose the idle gain), hence DEFAULT_THREADS = 1."""
     import torch
 
     if n < 1:
