@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from dllab.experiments import run_experiment
-from dllab.experiments.unit4 import Gan2dConfig
+from dllab.experiments.unit4.mixtures import Gan2dConfig
 
 RESULTS = Path(__file__).parent / "results" / "gan.json"
 CPU_BUDGET_S = 120.0  # per run of the best method
