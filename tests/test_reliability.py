@@ -117,7 +117,7 @@ def test_data_that_does_not_fit_the_model_is_one_clear_error():
 def test_a_run_failing_on_bad_data_inside_the_experiment_leaves_no_folder(
     capsys, monkeypatch, tmp_path
 ):
-    from dllab.experiments import unit1
+    from dllab.experiments.unit1 import classifiers
 
     earlier = tmp_path / "earlier"
     assert main(["run", "backprop", "--out", str(earlier), "--quiet"]) == 0
@@ -126,7 +126,7 @@ def test_a_run_failing_on_bad_data_inside_the_experiment_leaves_no_folder(
     def corrupt(*args, **kwargs):
         raise DataError("digits.npz: truncated file")
 
-    monkeypatch.setattr(unit1.data, "load", corrupt)
+    monkeypatch.setattr(classifiers.data, "load", corrupt)
     folder = tmp_path / "bad"
     assert main(["run", "digits-mlp", "--out", str(folder), "--quiet"]) == 2
     assert "truncated file" in capsys.readouterr().err
