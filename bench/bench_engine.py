@@ -31,6 +31,8 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +47,7 @@ from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
 from dllab.models.registry import model_entry
 
+ROOT = Path(__file__).parents[1]  # where `bench` imports from
 ROUNDS = 15
 SEED = 0
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}
@@ -136,9 +139,7 @@ def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook
         return trainer.history.epochs[-1]["loss"]
 
     def run_plain():
-        if textbook:
-            return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
-        with flush_denormals():  # as the Trainer trains
+        with nullcontext() if textbook else flush_denormals():  # as the Trainer trains
             return plain_epoch(twin, opt, X, y, LOSSES[loss], batch_size, generator)
 
     timed = side_by_side({"trainer": run_trainer, "plain": run_plain})
@@ -193,22 +194,13 @@ def threads_table(rounds: int = 5) -> dict:
     return rows
 
 
+# One epoch of the Keras CNN on 1,024 images after a warm-up epoch, in a fresh process (OpenMP
+# reads its wait policy once, when torch loads it), through the Keras bench's own timing.
 WAIT_POLICY_SCRIPT = """
-import json, os, sys, time
-import dllab, torch
-from dllab.engine import Trainer, seed_everything
-from dllab.models import create_model
+import json, sys, torch
+from bench.bench_keras import dllab_last_epoch
 torch.set_num_threads(int(sys.argv[1]))
-g = torch.Generator().manual_seed(0)
-seed_everything(0)
-data = (torch.randn(1024, 3, 32, 32, generator=g), torch.randint(0, 10, (1024,), generator=g))
-trainer = Trainer(create_model("keras_cifar_cnn"), metrics=(), device="cpu", quiet=True)
-seconds = []
-for epoch in range(1, 4):  # the first is a warm-up
-    started = time.perf_counter()
-    trainer.fit(data, num_epochs=epoch, batch_size=32)
-    seconds.append(time.perf_counter() - started)
-print(json.dumps(min(seconds[1:])))
+print(json.dumps(dllab_last_epoch("cifar_cnn", 1024, 32, {})[0]))
 """
 
 
@@ -228,7 +220,9 @@ def wait_policy_table() -> dict:
                 env = {**os.environ, "OMP_WAIT_POLICY": policy}
                 for threads in (1, 2):
                     command = [sys.executable, "-c", WAIT_POLICY_SCRIPT, str(threads)]
-                    done = subprocess.run(command, env=env, capture_output=True, text=True)
+                    done = subprocess.run(
+                        command, env=env, cwd=ROOT, capture_output=True, text=True
+                    )
                     seconds = json.loads(done.stdout.strip().splitlines()[-1])
                     rows[f"{neighbour}, {policy}, {threads} thread(s)"] = seconds
                     print(
