@@ -1,4 +1,4 @@
-"""Files on disk: the cache folder and HTTPS downloads checked by SHA-256.
+"""HTTPS downloads checked by SHA-256.
 
 Nothing is downloaded unless a loader is called with `download=True`. Every file is written to a
 temporary name in its destination folder and renamed into place (`dllab.atomic`), so a crash or
@@ -7,7 +7,6 @@ a bad download never leaves a half-written file under the real name.
 
 import hashlib
 import http.client
-import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,11 +81,6 @@ RESOURCES: dict[str, tuple[Resource, ...]] = {
         ),
     ),
 }
-
-
-def cache_dir() -> Path:
-    """The folder for generated and downloaded data: $DLLAB_CACHE, else ~/.cache/dllab."""
-    return Path(os.environ.get("DLLAB_CACHE") or Path.home() / ".cache" / "dllab")
 
 
 def _stream(url: str, path: Path, sha256: str, timeout: float) -> None:

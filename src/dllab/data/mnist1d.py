@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from dllab.atomic import write_atomic
+from dllab.cache import cache_dir
 from dllab.data.base import Dataset, as_tensors, register_dataset, split_off
-from dllab.data.download import cache_dir
 
 CACHE_FILE = "mnist1d-default-args.npz"
 KEYS = ("x", "y", "x_test", "y_test")  # the mnist1d package's own names

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from dllab.atomic import write_atomic
+from dllab.cache import cache_dir
 from dllab.data.base import Dataset, as_tensors, register_dataset, split_off
-from dllab.data.download import RESOURCES, cache_dir, fetch
+from dllab.data.download import RESOURCES, fetch
 from dllab.errors import DataError
 
 # IDX type codes -> big-endian numpy dtypes (the format's table)
