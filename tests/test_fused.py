@@ -1,0 +1,179 @@
+"""The fused ReLU -> BatchNorm2d -> MaxPool2d kernel against PyTorch's layers and autograd."""
+
+import copy
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from dllab.models import create_model
+from dllab.nn import fused, native
+from dllab.nn.fused import FusedSequential, ReluBatchNormMaxPool, kernels
+
+CL = torch.channels_last
+
+
+def stage(channels: int, k: int = 2, **bn) -> nn.Sequential:
+    torch.manual_seed(1)
+    layers = nn.Sequential(nn.ReLU(), nn.BatchNorm2d(channels, **bn), nn.MaxPool2d(k))
+    if layers[1].affine:
+        with torch.no_grad():
+            layers[1].weight.copy_(torch.randn(channels))  # some negative scales
+            layers[1].weight[0] = 0.0  # and a zero one: every window ties
+            layers[1].bias.copy_(torch.randn(channels))
+    return layers
+
+
+def train_step(model: nn.Module, x: torch.Tensor, dtype=torch.float32):
+    """(output, input gradient, parameter gradients) of one training step in `dtype`."""
+    model = copy.deepcopy(model).to(dtype)
+    x = x.detach().to(dtype).contiguous(memory_format=CL).requires_grad_()
+    out = model(x)
+    out.backward(torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out))
+    return model, out.detach(), x.grad, [p.grad for p in model.parameters()]
+
+
+def test_the_kernel_builds_here():
+    assert kernels() is not None
+
+
+@pytest.mark.parametrize(
+    "shape, k, bn",
+    [
+        ((8, 16, 12, 12), 2, {}),
+        ((4, 32, 13, 13), 2, {"eps": 1e-3, "momentum": 0.01}),  # odd: a row and column left over
+        ((3, 16, 10, 11), 3, {"momentum": None}),  # 3x3 windows; a cumulative running average
+        ((2, 48, 4, 4), 4, {"affine": False}),
+    ],
+)
+def test_the_fused_stage_trains_as_the_three_layers_do(shape, k, bn):
+    layers = stage(shape[1], k, **bn)
+    x = torch.randn(shape) * 2 + 0.5
+    reference = train_step(layers, x, torch.float64)
+    plain = train_step(layers, x)
+    fast = train_step(FusedSequential(*layers), x)
+    for ref, got, eager in zip(reference[1:3], fast[1:3], plain[1:3]):
+        # the fused stage is as close to float64 as PyTorch's own float32 layers, or closer
+        error = (got.double() - ref).abs().max().item()
+        assert error <= 2 * (eager.double() - ref).abs().max().item() + 1e-6
+    for ref, got in zip(reference[3], fast[3]):
+        torch.testing.assert_close(got.double(), ref, rtol=1e-4, atol=1e-4)
+    for name, buffer in reference[0][1].named_buffers():
+        torch.testing.assert_close(fast[0][1].get_buffer(name).double(), buffer.double())
+
+
+def test_the_fused_stage_leaves_its_input_as_it_was():
+    x = torch.randn(2, 16, 6, 6).contiguous(memory_format=CL)
+    before = x.clone()
+    FusedSequential(*stage(16))(x)
+    assert torch.equal(x, before)
+
+
+def test_ties_go_to_the_first_position_and_nan_propagates():
+    x = torch.zeros(2, 16, 4, 4).contiguous(memory_format=CL)  # after the ReLU, all ties
+    x[0, 1, 0, 0] = float("nan")
+    x.requires_grad_()
+    layers = nn.Sequential(nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2))
+    out = FusedSequential(*layers)(x)
+    assert torch.isnan(out[:, 1]).all()  # the NaN poisons its channel's statistics
+    assert not torch.isnan(out[:, 2:]).any()
+    out[:, 2:].sum().backward()
+    expected = train_step(layers, x.detach())[2]
+    torch.testing.assert_close(x.grad[:, 2:], expected[:, 2:])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_split_the_batch_without_changing_the_result(threads):
+    x = torch.randn(6, 32, 10, 10)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = train_step(FusedSequential(*stage(32)), x)
+        torch.set_num_threads(threads)
+        many = train_step(FusedSequential(*stage(32)), x)
+    finally:
+        torch.set_num_threads(previous)
+    for a, b in zip(one[1:3], many[1:3]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def ran_fused(model: nn.Module, x: torch.Tensor) -> bool:
+    calls = []
+    original = ReluBatchNormMaxPool.apply
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ReluBatchNormMaxPool, "apply", lambda *a: calls.append(1) or original(*a))
+        model(x)
+    return bool(calls)
+
+
+def test_layer_by_layer_where_the_kernel_does_not_apply():
+    x = torch.randn(2, 16, 8, 8).contiguous(memory_format=CL)
+    model = FusedSequential(*stage(16))
+    assert ran_fused(model, x)
+    assert not ran_fused(model, x.contiguous())  # NCHW
+    assert not ran_fused(copy.deepcopy(model).double(), x.double().contiguous(memory_format=CL))
+    assert not ran_fused(FusedSequential(*stage(8)), x[:, :8].contiguous(memory_format=CL))
+    assert not ran_fused(FusedSequential(nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(3, 2)), x)
+    model.eval()
+    assert not ran_fused(model, x)
+    model.train()
+    seen = []
+    model[1].register_forward_hook(lambda *args: seen.append(1))
+    assert not ran_fused(model, x) and seen  # a hook on a layer still fires
+
+
+def test_the_keras_cnn_trains_fused_with_the_plain_models_state_dict():
+    model = create_model("keras_cifar_cnn").to(memory_format=CL)
+    plain = nn.Sequential(*copy.deepcopy(model))
+    assert set(model.state_dict()) == set(plain.state_dict())
+    x = torch.randn(4, 3, 32, 32).contiguous(memory_format=CL)
+    assert ran_fused(model, x)
+    fast, slow = train_step(model, x), train_step(plain, x)
+    torch.testing.assert_close(fast[1], slow[1], rtol=1e-4, atol=1e-4)
+    for a, b in zip(fast[3], slow[3]):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_the_function_refuses_a_layout_it_would_read_out_of_bounds():
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        C = x.shape[1]
+        return ReluBatchNormMaxPool.apply(x, torch.ones(C), torch.zeros(C), None, 0.0, 1e-5, 2)
+
+    with pytest.raises(ValueError, match="blocks of 16"):
+        apply(torch.randn(1, 8, 4, 4).contiguous(memory_format=CL))
+    with pytest.raises(ValueError, match="channels-last"):
+        apply(torch.randn(1, 16, 4, 4))
+
+
+@pytest.fixture
+def fresh_build(tmp_path, monkeypatch):
+    """A process that has built nothing yet, with an empty cache; restored afterwards."""
+    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path))
+    native.library.cache_clear()
+    fused.kernels.cache_clear()
+    yield tmp_path
+    native.library.cache_clear()
+    fused.kernels.cache_clear()
+
+
+def test_without_a_compiler_it_warns_once_and_runs_pytorchs_layers(fresh_build, monkeypatch):
+    monkeypatch.setenv("CC", str(fresh_build / "no-such-compiler"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x = torch.randn(2, 16, 8, 8).contiguous(memory_format=CL)
+        model = FusedSequential(*stage(16))
+        assert not ran_fused(model, x) and not ran_fused(model, x)
+    assert len(caught) == 1 and "PyTorch's kernels" in str(caught[0].message)
+    assert fused.kernels() is None
+
+
+def test_a_built_library_is_reused_from_the_cache(fresh_build):
+    assert native.library("relu_bn_maxpool") is not None
+    built = list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    native.library.cache_clear()
+    assert native.library("relu_bn_maxpool") is not None
+    assert built[0].stat().st_mtime_ns == stamp
+    assert not list((fresh_build / "native").glob("*.partial"))
