@@ -17,9 +17,10 @@ time, with the load average before and after. Threads: 1 unless a table says oth
 - efficiency: achieved FLOP/s of the CNN's training step (forward + backward FLOPs counted by
   torch's FlopCounterMode; the optimizer's elementwise work is not counted) against the fp32
   matmul throughput of a 2048x2048 `torch.mm` timed in the same rounds on the same threads,
-  for each speed idea; where the step's time goes (convolution and matmul kernels against
-  the memory-bound rest, by torch.profiler); then one full epoch of 10,000 images through
-  `Trainer.fit`, in fp32 and with bf16 autocast.
+  for each speed idea (the last fp32 one, the fused ReLU -> BatchNorm -> MaxPool stages of
+  dllab.nn.fused, is the Trainer's path); where the step's time goes (convolution and matmul
+  kernels against the memory-bound rest, by torch.profiler); then one full epoch of 10,000
+  images through `Trainer.fit`, in fp32 and with bf16 autocast.
 
 Writes bench/results/engine.json.
 """
@@ -294,12 +295,15 @@ def matmul_seconds(n: int = 2048):
 
 def cnn_step(variant: str, batch_size: int = 32, steps: int = 20):
     """(a callable training `steps` steps of the Keras CIFAR CNN, FLOPs per step) for one speed
-    idea: layout NCHW or channels_last, Adam for-loop or fused, flush denormals, bf16 autocast,
-    torch.compile (inductor; compiled here, its time reported apart)."""
+    idea: layout NCHW or channels_last, Adam for-loop or fused, flush denormals, the fused
+    ReLU -> BatchNorm -> MaxPool stages (dllab.nn.fused; otherwise layer by layer), bf16
+    autocast, torch.compile (inductor; compiled here, its time reported apart)."""
     seed_everything(SEED)
     channels_last = "nchw" not in variant
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = create_model("keras_cifar_cnn").to(memory_format=layout)
+    if "fused stages" not in variant:
+        model = torch.nn.Sequential(*model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused="fused" in variant)
     X = torch.randn(steps * batch_size, 3, 32, 32).contiguous(memory_format=layout)
     y = torch.randint(0, 10, (len(X),))
@@ -335,6 +339,7 @@ EFFICIENCY_VARIANTS = (
     "channels_last, adam",
     "channels_last, fused adam",
     "channels_last, fused adam, flush denormals",
+    "channels_last, fused adam, flush denormals, fused stages",
     "channels_last, fused adam, compile",
     "channels_last, fused adam, bf16 autocast",
 )
@@ -353,7 +358,8 @@ def efficiency_table(
     peak = 2 * 2048**3 / timed["matmul"]["wall_s"] / 1e9
     print(f"\nefficiency, {threads} thread(s): Keras CIFAR CNN training step, batch 32")
     print(f"fp32 matmul peak (2048x2048 torch.mm, median): {peak:.1f} GFLOP/s")
-    header = f"{'variant':44s} {'ms/step':>8s} {'GFLOP/s':>8s} {'of peak':>8s}"
+    width = max(map(len, variants))
+    header = f"{'variant':{width}s} {'ms/step':>8s} {'GFLOP/s':>8s} {'of peak':>8s}"
     print(header)
     print("-" * len(header))
     rows = {"matmul_gflops": peak}
@@ -370,7 +376,7 @@ def efficiency_table(
         }
         note = f"  (compile {warmups[variant]:.1f} s apart)" if "compile" in variant else ""
         print(
-            f"{variant:44s} {seconds * 1e3:8.2f} {achieved:8.1f} {achieved / peak:7.0%}{note}",
+            f"{variant:{width}s} {seconds * 1e3:8.2f} {achieved:8.1f} {achieved / peak:7.0%}{note}",
             flush=True,
         )
     torch.set_num_threads(1)
@@ -381,10 +387,11 @@ MATMUL_OPS = ("convolution", "mm", "addmm", "linear")  # aten ops whose FLOPs ar
 
 
 def step_split(variant: str = "channels_last, fused adam, flush denormals", steps: int = 20):
-    """Where a training step's time goes: the convolution and matrix-multiply kernels (forward
-    and backward), whose FLOPs the efficiency table counts, against everything else (batch
-    norm, ReLU, pooling, the optimizer: passes over memory with few FLOPs), by torch.profiler's
-    self CPU time of each aten op."""
+    """Where a training step's time goes, layer by layer: the convolution and matrix-multiply
+    kernels (forward and backward), whose FLOPs the efficiency table counts, against everything
+    else (batch norm, ReLU, pooling, the optimizer: passes over memory with few FLOPs), by
+    torch.profiler's self CPU time of each aten op (the case for the fused stages, whose C
+    kernel the profiler would not see as an aten op)."""
     run, flops, _ = cnn_step(variant, steps=steps)
     run()  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
