@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dllab.engine import Callback, ModelCheckpoint, Schedule, Trainer
+from dllab.engine import Callback, ClipNorm, ModelCheckpoint, Schedule, Trainer
 from dllab.engine.gan import (
     GAN,
     GANTask,
@@ -186,6 +186,14 @@ def test_each_gan_optimizer_follows_its_own_schedule_once_per_batch():
     assert own.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(1e-3)
     lrs = [(e["lr_generator"], e["lr_discriminator"]) for e in own.history.epochs]
     assert lrs == [pytest.approx((1e-3, 5e-4)), pytest.approx((1e-3, 2.5e-4))]
+
+
+def test_clipping_logs_of_each_gan_network_stay_per_step():
+    trainer = gan_trainer(grad_clip=ClipNorm(1.0))
+    trainer.fit(make_data(64), num_epochs=1, batch_size=16)
+    logged = {"grad_norm_generator", "grad_norm_discriminator", "clip_factor_generator"}
+    assert logged <= set(trainer.history.steps[-1])
+    assert not any(k.startswith(("grad_norm", "clip_factor")) for k in trainer.history.epochs[0])
 
 
 @pytest.mark.parametrize("stop_step", [7, 16])  # mid-epoch (between G steps), end of an epoch

@@ -45,7 +45,7 @@ from dllab.errors import (
 )
 
 CHECKPOINT_FORMAT = 1
-NOT_AVERAGED = frozenset({"grad_norm", "clip_factor"})  # per-step logs left out of epoch means
+STEP_ONLY = ("grad_norm", "clip_factor")  # per-step logs (also `_<optimizer>`) kept out of means
 
 
 @dataclass
@@ -429,7 +429,7 @@ class Trainer:
             record = {"epoch": epoch, "step": step}
             for key in logs:
                 record[key] = value = next(values)
-                if key not in NOT_AVERAGED:
+                if not key.startswith(STEP_ONLY):
                     sums[key] = sums.get(key, 0.0) + value * n
             sums["_count"] = sums.get("_count", 0) + n
             steps.append(record)
