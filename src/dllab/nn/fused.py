@@ -1,4 +1,5 @@
-"""A Keras-style CNN stage, ReLU -> BatchNorm2d -> MaxPool2d, trained as one fused CPU kernel.
+"""A Keras-style CNN stage, (Conv2d) -> ReLU -> BatchNorm2d -> MaxPool2d, trained with one fused
+CPU kernel after the convolution.
 
 Batch norm, ReLU and pooling do few FLOPs but each is a pass over the largest tensors of a
 small CNN: half of a CPU training step of the Keras CIFAR CNN (bench_engine's step split).
@@ -15,8 +16,12 @@ kernel in csrc/relu_bn_maxpool.c reads the full-size input once each way:
   2015, §3) run over the pooled positions only. Then one pass writes
   dx = relu'(x) ⊙ (α g - α Σg / M - α x̂ Σ(g x̂) / M),  x̂ = (x - μ) / sqrt(σ² + ε),  M = B H W.
 
-`FusedSequential` is an nn.Sequential that runs each such run of three layers through the
-kernel when it applies (training, float32 channels-last CPU input, channels a multiple of 16,
+A convolution just before the ReLU runs without its bias, which the kernel adds on the fly and
+whose gradient, the sum of dx, it returns from the same pass: oneDNN's own bias gradient costs
+a quarter of the first convolution's backward in the Keras CIFAR CNN.
+
+`FusedSequential` is an nn.Sequential that runs each such run of layers through the kernel when
+it applies (training, float32 channels-last CPU input, no autocast, channels a multiple of 16,
 pooling kernel = stride, no padding, no hooks) and layer by layer otherwise: the same modules,
 the same state_dict, the same numbers up to float rounding (tests/test_fused.py: as close to
 float64 as PyTorch's own float32 layers). Without a C compiler it is a plain nn.Sequential.
@@ -35,16 +40,16 @@ CHANNEL_BLOCK = 16  # BLOCK in the C source: channels go through it 16 at a time
 POINTER = ctypes.c_void_p
 INT = ctypes.c_int64
 SIGNATURES = {
-    # x, B, H, W, C, weight, bias, eps, k, running_mean, running_var, momentum, threads,
+    # x, B, H, W, C, lead, weight, bias, eps, k, running_mean, running_var, momentum, threads,
     # pooled, argmax, xmax, mean, invstd
-    "relu_bn_maxpool_forward": [POINTER, INT, INT, INT, INT, POINTER, POINTER, ctypes.c_double]
-    + [INT, POINTER, POINTER, ctypes.c_double, ctypes.c_int]
+    "relu_bn_maxpool_forward": [POINTER, INT, INT, INT, INT, POINTER, POINTER, POINTER]
+    + [ctypes.c_double, INT, POINTER, POINTER, ctypes.c_double, ctypes.c_int]
     + [POINTER] * 5,
-    # x, B, H, W, C, weight, mean, invstd, k, dpooled, argmax, xmax, threads, dx, dweight, dbias
-    "relu_bn_maxpool_backward": [POINTER, INT, INT, INT, INT, POINTER, POINTER, POINTER, INT]
-    + [POINTER] * 3
-    + [ctypes.c_int]
-    + [POINTER] * 3,
+    # x, B, H, W, C, lead, weight, mean, invstd, k, dpooled, argmax, xmax, threads,
+    # dx, dlead, dweight, dbias
+    "relu_bn_maxpool_backward": [POINTER, INT, INT, INT, INT, POINTER, POINTER, POINTER]
+    + [POINTER, INT, POINTER, POINTER, POINTER, ctypes.c_int]
+    + [POINTER] * 4,
 }
 
 
@@ -75,42 +80,43 @@ def _pointers(*tensors: torch.Tensor) -> list[int]:
 
 
 class ReluBatchNormMaxPool(torch.autograd.Function):
-    """maxpool_k(batch_norm(relu(x))) in training mode, x (B, C, H, W) float32 channels-last
-    -> (B, C, H//k, W//k). The ReLU is applied on the fly: x itself is left as it is. Moves
-    `running` = (running_mean, running_var), when given, towards the batch's statistics by
-    `momentum`, as batch norm's own kernel does."""
+    """maxpool_k(batch_norm(relu(x + lead))) in training mode, x (B, C, H, W) float32
+    channels-last and lead (C,) (a convolution's bias) -> (B, C, H//k, W//k). Neither x + lead
+    nor the ReLU is stored: x itself is left as it is. Moves `running` = (running_mean,
+    running_var), when given, towards the batch's statistics by `momentum`, as batch norm's
+    own kernel does."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running, momentum: float, eps: float, k: int):
+    def forward(ctx, x, lead, weight, bias, running, momentum: float, eps: float, k: int):
         _check_layout(x, k)
         B, C, H, W = x.shape
         pooled, xmax = torch.empty(2, B, H // k, W // k, C).permute(0, 1, 4, 2, 3)  # NHWC
         argmax = torch.empty(B, H // k, W // k, C, dtype=torch.uint8).permute(0, 3, 1, 2)
         stats = torch.empty(2, C)  # mean, 1 / sqrt(var + eps)
         kernels().relu_bn_maxpool_forward(
-            x.data_ptr(), B, H, W, C, *_pointers(weight, bias), eps, k,
+            x.data_ptr(), B, H, W, C, *_pointers(lead, weight, bias), eps, k,
             *(_pointers(*running) if running else (None, None)), momentum,
             torch.get_num_threads(), *_pointers(pooled, argmax, xmax),
             stats.data_ptr(), stats.data_ptr() + 4 * C,
         )  # fmt: skip
-        ctx.save_for_backward(x, weight, stats, argmax, xmax)
+        ctx.save_for_backward(x, lead, weight, stats, argmax, xmax)
         ctx.k = k
         return pooled
 
     @staticmethod
     def backward(ctx, dpooled):
-        x, weight, stats, argmax, xmax = ctx.saved_tensors
+        x, lead, weight, stats, argmax, xmax = ctx.saved_tensors
         B, C, H, W = x.shape
         dpooled = dpooled.contiguous(memory_format=torch.channels_last)
         dx = torch.empty_like(x, memory_format=torch.channels_last)
-        dparams = torch.empty(2, C)  # d weight, d bias
+        dparams = torch.empty(3, C)  # d lead, d weight, d bias
         kernels().relu_bn_maxpool_backward(
-            x.data_ptr(), B, H, W, C, weight.data_ptr(), stats.data_ptr(),
+            x.data_ptr(), B, H, W, C, *_pointers(lead, weight), stats.data_ptr(),
             stats.data_ptr() + 4 * C, ctx.k, *_pointers(dpooled, argmax, xmax),
-            torch.get_num_threads(), dx.data_ptr(), dparams.data_ptr(),
-            dparams.data_ptr() + 4 * C,
+            torch.get_num_threads(), dx.data_ptr(),
+            *(dparams.data_ptr() + 4 * C * i for i in range(3)),
         )  # fmt: skip
-        return dx, dparams[0], dparams[1], None, None, None, None
+        return dx, *dparams, None, None, None, None
 
 
 def _pair(value) -> tuple:
@@ -132,34 +138,49 @@ def _hooked(*layers: nn.Module) -> bool:
     return bool(global_hooks) or any(m._forward_hooks or m._forward_pre_hooks for m in layers)
 
 
-def fused_window(x, relu: nn.Module, bn: nn.Module, pool: nn.Module) -> int | None:
-    """The window side k with which the kernel computes relu -> bn -> pool on x as the three
-    layers would, or None when it does not apply."""
-    if not (type(relu) is nn.ReLU and type(bn) is nn.BatchNorm2d and type(pool) is nn.MaxPool2d):
-        return None
-    k = _window(pool)
-    applies = (
-        k is not None
-        and bn.training
-        and type(x) is torch.Tensor
+def _stage_window(relu: nn.Module, bn: nn.Module, pool: nn.Module) -> int | None:
+    """k when the three layers are a training ReLU -> BatchNorm2d -> tiling MaxPool2d."""
+    if type(relu) is nn.ReLU and type(bn) is nn.BatchNorm2d and type(pool) is nn.MaxPool2d:
+        return _window(pool) if bn.training else None
+    return None
+
+
+def _kernel_takes(x) -> bool:
+    """Whether x (the stage's input, or the convolution's before it) suits the kernel."""
+    return (
+        type(x) is torch.Tensor
         and x.dtype == torch.float32
         and x.device.type == "cpu"
         and x.dim() == 4
         and x.is_contiguous(memory_format=torch.channels_last)
-        and min(x.shape[2:]) >= k
-        and x.numel() > x.shape[1]  # batch norm needs two values per channel
-        and x.shape[1] % CHANNEL_BLOCK == 0
-        and not _hooked(relu, bn, pool)
+        and not torch.is_autocast_enabled("cpu")
         and not torch.compiler.is_compiling()
         and kernels() is not None
     )
-    return k if applies else None
 
 
-def relu_batch_norm_max_pool(x: torch.Tensor, bn: nn.BatchNorm2d, k: int) -> torch.Tensor:
-    """The fused stage on x (B, C, H, W) -> (B, C, H//k, W//k), updating bn's running statistics
-    as nn.BatchNorm2d does (unbiased variance; momentum None is a cumulative average)."""
+def fused_stage(x, layers: list[nn.Module]) -> tuple[int, nn.Conv2d | None, int] | None:
+    """How the kernel runs the layers that start `layers` on x as they would run: (k, the
+    convolution whose bias it takes or None, how many layers it replaces), or None."""
+    if not _kernel_takes(x):
+        return None
+    conv = layers[0] if type(layers[0]) is nn.Conv2d and layers[0].bias is not None else None
+    stage = layers[1:4] if conv is not None else layers[:3]
+    k = _stage_window(*stage) if len(stage) == 3 else None
+    channels = x.shape[1] if conv is None else conv.out_channels
+    if k is None or channels % CHANNEL_BLOCK or _hooked(*stage, *([conv] if conv else [])):
+        return None
+    return k, conv, len(stage) + (conv is not None)
+
+
+def relu_batch_norm_max_pool(
+    x: torch.Tensor, bn: nn.BatchNorm2d, k: int, lead: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The fused stage on x (B, C, H, W) -> (B, C, H//k, W//k), with `lead` (a convolution's
+    bias) added before the ReLU, updating bn's running statistics as nn.BatchNorm2d does
+    (unbiased variance; momentum None is a cumulative average)."""
     C = x.shape[1]
+    lead = torch.zeros(C) if lead is None else lead
     weight = bn.weight if bn.affine else torch.ones(C)
     bias = bn.bias if bn.affine else torch.zeros(C)
     running, momentum = None, 0.0
@@ -167,24 +188,31 @@ def relu_batch_norm_max_pool(x: torch.Tensor, bn: nn.BatchNorm2d, k: int) -> tor
         bn.num_batches_tracked.add_(1)
         momentum = 1.0 / bn.num_batches_tracked.item() if bn.momentum is None else bn.momentum
         running = (bn.running_mean, bn.running_var)
-    return ReluBatchNormMaxPool.apply(x, weight, bias, running, momentum, bn.eps, k)
+    return ReluBatchNormMaxPool.apply(x, lead, weight, bias, running, momentum, bn.eps, k)
 
 
 class FusedSequential(nn.Sequential):
-    """nn.Sequential whose ReLU -> BatchNorm2d -> MaxPool2d runs train as one fused
-    CPU kernel where `fused_window` allows, and layer by layer otherwise (see the module
+    """nn.Sequential whose (Conv2d ->) ReLU -> BatchNorm2d -> MaxPool2d trains with one fused
+    CPU kernel where `fused_stage` allows, and layer by layer otherwise (see the module
     docstring)."""
 
     def forward(self, x):
         layers = list(self)
         i = 0
         while i < len(layers):
-            stage = layers[i : i + 3]
-            k = fused_window(x, *stage) if self.training and len(stage) == 3 else None
-            if k is not None:
-                x = relu_batch_norm_max_pool(x, stage[1], k)
-                i += 3
-            else:
-                x = layers[i](x)
-                i += 1
+            plan = fused_stage(x, layers[i:]) if self.training else None
+            if plan is not None:
+                k, conv, length = plan
+                y = x if conv is None else conv._conv_forward(x, conv.weight, None)
+                if min(y.shape[2:]) >= k and y.numel() > y.shape[1]:
+                    bn = layers[i + length - 2]
+                    x = relu_batch_norm_max_pool(y, bn, k, None if conv is None else conv.bias)
+                    i += length
+                    continue
+                if conv is not None:  # too small to pool: the layers raise their own error
+                    x = y + conv.bias.view(1, -1, 1, 1)
+                    i += 1
+                    continue
+            x = layers[i](x)
+            i += 1
         return x
