@@ -21,6 +21,7 @@ from dllab.engine import (
     make_optimizer,
     seed_everything,
 )
+from dllab.engine import batches as batches_module
 from dllab.engine.batches import LoaderBatches, host_to_device, make_batches
 from dllab.engine.progress import LiveProgressBar, ProgressBar, progress_bar
 from dllab.engine.speed import Precision, denormals_flushed, flush_denormals, uses_grad_scaler
@@ -263,11 +264,32 @@ def test_cli_speed_options(argv, expected):
     assert speed_options(args) == expected
 
 
-def test_an_autoencoders_inputs_and_targets_are_shuffled_by_one_gather():
+@pytest.mark.parametrize("whole_gather_bytes", [batches_module.WHOLE_GATHER_BYTES, 0])
+def test_an_autoencoders_inputs_and_targets_are_shuffled_by_one_gather(
+    monkeypatch, whole_gather_bytes
+):
+    monkeypatch.setattr(batches_module, "WHOLE_GATHER_BYTES", whole_gather_bytes)
     X = torch.randn(12, 5)
     batches = make_batches((X, X), 4, True, torch.Generator().manual_seed(0), torch.device("cpu"))
     for X_b, target in batches.epoch():
         assert X_b.data_ptr() == target.data_ptr()
+
+
+def test_large_datasets_gather_each_batch_in_the_order_of_one_gather_per_epoch(monkeypatch):
+    X, y = images(10)
+    X = X.contiguous(memory_format=torch.channels_last)
+
+    def epochs(whole_gather_bytes: int) -> list:
+        monkeypatch.setattr(batches_module, "WHOLE_GATHER_BYTES", whole_gather_bytes)
+        batches = make_batches((X, y), 4, True, torch.Generator().manual_seed(0),
+                               torch.device("cpu"), (0, 1), torch.channels_last)  # fmt: skip
+        return [b for _ in range(2) for b in batches.epoch(skip=1)]
+
+    whole, per_batch = epochs(1 << 30), epochs(0)
+    assert len(whole) == len(per_batch) == 4  # 3 batches an epoch, the first skipped
+    for (X_w, y_w), (X_b, y_b) in zip(whole, per_batch):
+        assert torch.equal(X_w, X_b) and torch.equal(y_w, y_b)
+        assert X_b.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_experiments_train_cnns_channels_last_unless_the_cli_says_no(tmp_path):
