@@ -169,6 +169,10 @@ def test_the_function_refuses_a_layout_it_would_read_out_of_bounds():
         apply(torch.randn(1, 8, 4, 4).contiguous(memory_format=CL))
     with pytest.raises(ValueError, match="channels-last"):
         apply(torch.randn(1, 16, 4, 4))
+    x = torch.randn(1, 16, 4, 4).contiguous(memory_format=CL)
+    with pytest.raises(ValueError, match="16 values per channel"):
+        ReluBatchNormMaxPool.apply(x, torch.zeros(8), torch.ones(16), torch.zeros(16), None,
+                                   0.0, 1e-5, 2)  # fmt: skip
 
 
 @pytest.fixture

@@ -63,11 +63,14 @@ def kernels() -> ctypes.CDLL | None:
     return lib
 
 
-def _check_layout(x: torch.Tensor, k: int) -> None:
+def _check_layout(x: torch.Tensor, k: int, per_channel: list[torch.Tensor]) -> None:
     """Refuse what the kernel would read out of bounds (it sees raw pointers, not shapes)."""
     B, C, H, W = x.shape
     if not (x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)):
         raise ValueError("the fused stage needs a float32 channels-last tensor")
+    for t in per_channel:
+        if not (t.dtype == torch.float32 and t.is_contiguous() and t.shape == (C,)):
+            raise ValueError(f"the fused stage needs float32 vectors of {C} values per channel")
     if C % CHANNEL_BLOCK or min(H, W) < k or not 1 <= k <= 15:
         raise ValueError(
             f"the fused stage needs channels in blocks of {CHANNEL_BLOCK} and 1 <= k <= 15 no"
@@ -88,7 +91,7 @@ class ReluBatchNormMaxPool(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, lead, weight, bias, running, momentum: float, eps: float, k: int):
-        _check_layout(x, k)
+        _check_layout(x, k, [lead, weight, bias, *(running or ())])
         B, C, H, W = x.shape
         pooled, xmax = torch.empty(2, B, H // k, W // k, C).permute(0, 1, 4, 2, 3)  # NHWC
         argmax = torch.empty(B, H // k, W // k, C, dtype=torch.uint8).permute(0, 3, 1, 2)
