@@ -197,6 +197,20 @@ def test_without_a_compiler_it_warns_once_and_runs_pytorchs_layers(fresh_build, 
     assert fused.kernels() is None
 
 
+def test_a_compiler_that_refuses_the_tuned_flags_builds_the_portable_kernel(
+    fresh_build, monkeypatch
+):
+    monkeypatch.setattr(native, "TUNED", ("-fno-such-flag", *native.PORTABLE))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # falling back to the portable flags is silent
+        assert fused.kernels() is not None
+    assert len(list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))) == 1
+    x = torch.randn(4, 16, 8, 8)
+    fast, plain = train_step(FusedSequential(*stage(16)), x), train_step(stage(16), x)
+    for a, b in zip([fast[1], fast[2], *fast[3]], [plain[1], plain[2], *plain[3]]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_a_built_library_is_reused_from_the_cache(fresh_build):
     assert native.library("relu_bn_maxpool") is not None
     built = list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))

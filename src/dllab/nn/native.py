@@ -2,8 +2,10 @@
 compiler and loaded with ctypes, as torch.compile's inductor builds its own CPU kernels.
 
 A built library is cached in `cache_dir()/native`, under a name keyed by the source, the
-compiler, its flags and the CPU (`-march=native` tunes it to this processor). Without a working
-compiler `library` returns None, once with a warning, and callers keep PyTorch's kernels.
+compiler, its flags and the CPU. The tuned flags (`-march=native`, OpenMP threads) come first;
+a compiler that refuses them (Apple's clang has no OpenMP) gets the portable ones, with which
+the OpenMP pragmas are ignored and the kernel runs on one thread. Without a working compiler
+`library` returns None, once with a warning, and callers keep PyTorch's kernels.
 """
 
 import ctypes
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from dllab.cache import cache_dir
 
-FLAGS = (
+TUNED = (
     "-O3",
     "-march=native",
     "-mprefer-vector-width=512",  # where the CPU has AVX-512: a block of 16 channels per register
@@ -29,6 +31,7 @@ FLAGS = (
     "-shared",
     "-fPIC",
 )
+PORTABLE = ("-O3", "-std=c11", "-shared", "-fPIC")  # any C11 compiler
 
 
 def _cpu_signature() -> str:
@@ -41,14 +44,14 @@ def _cpu_signature() -> str:
     return "".join(sorted({line for line in lines if line.startswith(wanted)}))
 
 
-def _build(source: Path, compiler: str, target: Path) -> None:
+def _build(source: Path, compiler: str, flags: tuple[str, ...], target: Path) -> None:
     """Compile `source` into the shared library `target`, atomically (a partial build is never
     seen by another process)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     try:
         subprocess.run(
-            [compiler, *FLAGS, str(source), "-o", str(partial), "-lm"],
+            [compiler, *flags, str(source), "-o", str(partial), "-lm"],
             check=True,
             capture_output=True,
             text=True,
@@ -66,20 +69,22 @@ def library(name: str) -> ctypes.CDLL | None:
     if compiler is None:
         warnings.warn(f"dllab: no C compiler, so {name} runs on PyTorch's kernels", stacklevel=2)
         return None
+    failures = []
     with resources.as_file(source) as path:
-        key = hashlib.sha256(
-            path.read_bytes() + "\0".join((compiler, *FLAGS, _cpu_signature())).encode()
-        ).hexdigest()[:16]
-        target = cache_dir() / "native" / f"{name}-{key}.so"
-        if not target.exists():
-            try:
-                _build(path, compiler, target)
-            except (OSError, subprocess.CalledProcessError) as error:
-                detail = getattr(error, "stderr", "") or str(error)
-                warnings.warn(
-                    f"dllab: could not build {name} ({detail.strip().splitlines()[-1]}),"
-                    " so it runs on PyTorch's kernels",
-                    stacklevel=2,
-                )
-                return None
-    return ctypes.CDLL(str(target))
+        for flags in (TUNED, PORTABLE):
+            key = "\0".join((compiler, *flags, _cpu_signature())).encode()
+            digest = hashlib.sha256(path.read_bytes() + key).hexdigest()[:16]
+            target = cache_dir() / "native" / f"{name}-{digest}.so"
+            if not target.exists():
+                try:
+                    _build(path, compiler, flags, target)
+                except (OSError, subprocess.CalledProcessError) as error:
+                    detail = (getattr(error, "stderr", "") or str(error)).strip().splitlines()
+                    failures.append(detail[-1] if detail else type(error).__name__)
+                    continue
+            return ctypes.CDLL(str(target))
+    warnings.warn(
+        f"dllab: could not build {name} ({failures[-1]}), so it runs on PyTorch's kernels",
+        stacklevel=2,
+    )
+    return None
