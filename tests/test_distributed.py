@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def build(callbacks=()) -> Trainer:
     )
 
 
+TEARDOWN_ABORT = "terminate called without an active exception"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,23 +69,31 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ddp")
-    script = out / "worker.py"
-    script.write_text(WORKER)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--nnodes=1",
-        "--master_addr=127.0.0.1",
-        f"--master_port={free_port()}",
-        str(script),
-        str(out),
-        str(Path(__file__).parent),
-    ]
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    for attempt in (1, 2):
+        out = tmp_path_factory.mktemp("ddp")
+        script = out / "worker.py"
+        script.write_text(WORKER)
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--nnodes=1",
+            "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}",
+            str(script),
+            str(out),
+            str(Path(__file__).parent),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+        finished = all((out / f"rank{r}.json").exists() for r in (0, 1))
+        if done.returncode == 0 or not (finished and TEARDOWN_ABORT in done.stderr):
+            break
+        # Both ranks trained and wrote their results, then one aborted while gloo's threads
+        # shut down (about 1 run in 10 here, after the barrier and destroy_process_group of
+        # distributed.teardown): a race inside torch, not in the run. Try once more.
+        warnings.warn(f"gloo aborted at teardown on attempt {attempt}; running again", stacklevel=1)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
