@@ -71,9 +71,10 @@ def library(name: str) -> ctypes.CDLL | None:
         return None
     failures = []
     with resources.as_file(source) as path:
+        code, cpu = path.read_bytes(), _cpu_signature()
         for flags in (TUNED, PORTABLE):
-            key = "\0".join((compiler, *flags, _cpu_signature())).encode()
-            digest = hashlib.sha256(path.read_bytes() + key).hexdigest()[:16]
+            key = "\0".join((compiler, *flags, cpu)).encode()
+            digest = hashlib.sha256(code + key).hexdigest()[:16]
             target = cache_dir() / "native" / f"{name}-{digest}.so"
             if not target.exists():
                 try:

@@ -157,14 +157,14 @@ typedef struct {
 
 /* One pixel's BLOCK channels of dx = relu'(v) (offset + slope v + a g [pos is the window's
  * argmax]), g = NULL for pixels outside every window; adds dx to dlead, the bias gradient. */
-static inline void grad_block(const float *restrict in, float *restrict out, Coefficients k,
+static inline void grad_block(const float *restrict in, float *restrict out, Coefficients coef,
                               const float *restrict g, const uint8_t *restrict where, int pos,
                               float *restrict dlead) {
     if (g == NULL) {
 #pragma omp simd
         for (int64_t c = 0; c < BLOCK; c++) {
-            float v = in[c] + k.lead[c];
-            float d = v > 0.0f ? k.offset[c] + k.slope[c] * v : 0.0f;
+            float v = in[c] + coef.lead[c];
+            float d = v > 0.0f ? coef.offset[c] + coef.slope[c] * v : 0.0f;
             out[c] = d;
             dlead[c] += d;
         }
@@ -172,9 +172,9 @@ static inline void grad_block(const float *restrict in, float *restrict out, Coe
     }
 #pragma omp simd
     for (int64_t c = 0; c < BLOCK; c++) {
-        float v = in[c] + k.lead[c];
-        float hit = where[c] == pos ? k.a[c] * g[c] : 0.0f;
-        float d = v > 0.0f ? k.offset[c] + k.slope[c] * v + hit : 0.0f;
+        float v = in[c] + coef.lead[c];
+        float hit = where[c] == pos ? coef.a[c] * g[c] : 0.0f;
+        float d = v > 0.0f ? coef.offset[c] + coef.slope[c] * v + hit : 0.0f;
         out[c] = d;
         dlead[c] += d;
     }
