@@ -1,5 +1,5 @@
 """Pieces that several experiments compose: train a classifier, decision-boundary grids,
-confusion matrices, and the classifier whose features score generated images."""
+confusion matrices and their figure, and the classifier whose features score generated images."""
 
 import numpy as np
 import torch
@@ -8,6 +8,7 @@ from torch import nn
 from dllab.data import Dataset
 from dllab.engine import Trainer
 from dllab.experiments.runner import Run
+from dllab.report import plots
 
 
 def train_classifier(
@@ -90,3 +91,22 @@ def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: in
     flat = y_true.long() * num_classes + y_pred.long()
     counts = torch.bincount(flat, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes).numpy()
+
+
+def plot_confusion(
+    run: Run,
+    trainer: Trainer,
+    test: tuple[torch.Tensor, torch.Tensor],
+    num_classes: int,
+    title: str,
+    noun: str = "class",
+    annotate: bool = False,
+) -> None:
+    """The `confusion_matrix` figure of `trainer`'s model on `test` = (X, y): true `noun` down,
+    predicted across, row 0 at the top; `annotate` writes the counts in the cells."""
+    X, y = test
+    counts = confusion_matrix(y, trainer.predict(X).argmax(-1), num_classes)
+    plots.heatmap(
+        counts, run.figure("confusion_matrix"), title, f"predicted {noun}", f"true {noun}",
+        "test samples", origin="upper", annotate=annotate,
+    )  # fmt: skip

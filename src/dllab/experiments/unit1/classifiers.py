@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dllab import data
 from dllab.config import param
 from dllab.engine import Trainer
-from dllab.experiments.common import confusion_matrix, train_classifier
+from dllab.experiments.common import plot_confusion, train_classifier
 from dllab.experiments.registry import Reference, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit1.shared import Engine, fit_scratch, scratch_accuracy, scratch_twin
@@ -40,17 +40,8 @@ def _mlp_classifier(cfg: ClassifierConfig, run: Run, dataset: str, model_name: s
         lr=cfg.lr,
         schedule="cosine",
     )
-    X_test, y_test = ds.test
-    y_pred = trainer.predict(X_test).argmax(-1)
-    counts = confusion_matrix(y_test, y_pred, ds.num_classes)
-    plots.heatmap(
-        counts,
-        run.figure("confusion_matrix"),
-        f"{dataset} test set: confusion matrix (accuracy {test['accuracy']:.3f})",
-        "predicted class",
-        "true class",
-        "test samples",
-    )
+    title = f"{dataset} test set: confusion matrix (accuracy {test['accuracy']:.3f})"
+    plot_confusion(run, trainer, ds.test, ds.num_classes, title)
     metrics = {"test_accuracy": test["accuracy"], "test_loss": test["loss"]}
     if twin is not None:
         metrics.update(_scratch_classifier(cfg, run, model_name, twin, trainer, ds))

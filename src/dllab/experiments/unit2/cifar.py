@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dllab.config import param
-from dllab.experiments.common import confusion_matrix
+from dllab.experiments.common import plot_confusion
 from dllab.experiments.registry import Reference, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.vision import (
@@ -14,7 +14,6 @@ from dllab.experiments.vision import (
     load_images,
     load_pretrained,
 )
-from dllab.report import plots
 
 
 @dataclass
@@ -69,17 +68,8 @@ def _cifar(cfg: CifarConfig, run: Run) -> dict[str, float]:
         batch_size=cfg.batch_size, augment=cfg.augment, optimizer=cfg.optimizer, lr=cfg.lr,
         weight_decay=cfg.weight_decay, schedule=None if cfg.schedule == "none" else cfg.schedule,
     )  # fmt: skip
-    X, y = images.test
-    counts = confusion_matrix(y, trainer.predict(X).argmax(1), 10)
-    plots.heatmap(
-        counts,
-        run.figure("confusion_matrix"),
-        f"{cfg.model.name} on {images.name}: test confusion matrix",
-        "predicted class",
-        "true class",
-        "test images",
-        origin="upper",
-    )
+    title = f"{cfg.model.name} on {images.name}: test confusion matrix"
+    plot_confusion(run, trainer, images.test, 10, title)
     return {
         "test_accuracy": test["accuracy"],
         "epoch_time_s": trainer.history.epochs[-1]["time"] / trainer.epoch,

@@ -7,7 +7,7 @@ import torch
 
 from dllab import data
 from dllab.config import param
-from dllab.experiments.common import confusion_matrix
+from dllab.experiments.common import plot_confusion
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.vision import (
@@ -47,18 +47,8 @@ def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
         run, "cnn", run.model("cnn", "digits_cnn"), digits,
         num_epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
     )  # fmt: skip
-    X, y = digits.test
-    counts = confusion_matrix(y, trainer.predict(X).argmax(1), 10)
-    plots.heatmap(
-        counts,
-        run.figure("confusion_matrix"),
-        f"Digits CNN: test confusion matrix (accuracy {test['accuracy']:.3f})",
-        "predicted digit",
-        "true digit",
-        "test images",
-        origin="upper",
-        annotate=True,
-    )
+    title = f"Digits CNN: test confusion matrix (accuracy {test['accuracy']:.3f})"
+    plot_confusion(run, trainer, digits.test, 10, title, noun="digit", annotate=True)
     return {"test_accuracy": test["accuracy"]}
 
 
