@@ -83,6 +83,64 @@ def test_a_convolution_before_the_stage_hands_its_bias_to_the_kernel(bias):
     assert len(calls) == (0 if bias else 1)
 
 
+def sources_given(model: nn.Module, x: torch.Tensor) -> list[bool]:
+    """For each fused stage the model runs on x: whether the kernel took over the weight
+    gradient of the convolution before it (it was handed that convolution's input)."""
+    calls = []
+    original = ReluBatchNormMaxPool.apply
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ReluBatchNormMaxPool, "apply", lambda *a: calls.append(a[8] is not None)
+                      or original(*a))  # fmt: skip
+        model(x)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "in_channels, kernel_size, threads",
+    # 27, 25, 144 and 2 taps; on 1 channel the convolution's output comes NCHW
+    [(3, 3, 1), (3, 3, 2), (1, 5, 1), (16, 3, 2), (2, 1, 1)],
+)
+def test_a_first_convolution_gets_its_weight_gradient_from_the_kernel(
+    in_channels, kernel_size, threads
+):
+    torch.manual_seed(4)
+    layers = nn.Sequential(nn.Conv2d(in_channels, 32, kernel_size), *stage(32))
+    x = torch.randn(5, in_channels, 11, 12).contiguous(memory_format=CL)  # no gradient wanted
+    fast = FusedSequential(*copy.deepcopy(layers))
+    assert sources_given(fast, x) == [True]
+    results = {}
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for name, model, dtype in [("ref", layers, torch.float64), ("eager", layers, None),
+                                   ("fast", fast, None)]:  # fmt: skip
+            model = copy.deepcopy(model).to(dtype or torch.float32)
+            out = model(x.to(dtype or torch.float32))
+            out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
+            results[name] = [out.detach(), *(p.grad for p in model.parameters())]
+    finally:
+        torch.set_num_threads(previous)
+    assert results["fast"][1].shape == layers[0].weight.shape
+    for ref, got, eager in zip(results["ref"], results["fast"], results["eager"]):
+        error = (got.double() - ref).abs().max().item()
+        assert error <= 2 * (eager.double() - ref).abs().max().item() + 1e-5
+
+
+def test_the_kernel_takes_a_weight_gradient_only_where_it_can():
+    torch.manual_seed(5)
+    x = torch.randn(2, 3, 10, 10).contiguous(memory_format=CL)
+    plain = FusedSequential(nn.Conv2d(3, 16, 3), *stage(16))
+    assert sources_given(plain, x) == [True]
+    assert sources_given(plain, x.clone().requires_grad_()) == [False]  # x wants its gradient
+    for conv in (nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(3, 16, 3, stride=2)):
+        assert sources_given(FusedSequential(conv, *stage(16)), x) == [False]
+    frozen = FusedSequential(nn.Conv2d(3, 16, 3), *stage(16))
+    frozen[0].weight.requires_grad_(False)
+    assert sources_given(frozen, x) == [False]
+    with torch.no_grad():
+        assert sources_given(plain, x) == [False]
+
+
 def test_the_fused_stage_leaves_its_input_as_it_was():
     x = torch.randn(2, 16, 6, 6).contiguous(memory_format=CL)
     before = x.clone()
@@ -170,9 +228,16 @@ def test_the_function_refuses_a_layout_it_would_read_out_of_bounds():
     with pytest.raises(ValueError, match="channels-last"):
         apply(torch.randn(1, 16, 4, 4))
     x = torch.randn(1, 16, 4, 4).contiguous(memory_format=CL)
+    ones, zeros = torch.ones(16), torch.zeros(16)
     with pytest.raises(ValueError, match="16 values per channel"):
-        ReluBatchNormMaxPool.apply(x, torch.zeros(8), torch.ones(16), torch.zeros(16), None,
-                                   0.0, 1e-5, 2)  # fmt: skip
+        ReluBatchNormMaxPool.apply(x, torch.zeros(8), ones, zeros, None, 0.0, 1e-5, 2)
+    kernel = torch.randn(16, 3, 3, 3)
+    for source, message in [
+        (torch.randn(1, 3, 6, 6), "convolution's input float32 channels-last"),
+        (torch.randn(1, 3, 5, 5).contiguous(memory_format=CL), "does not make"),  # too small
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2, source, kernel)
 
 
 @pytest.fixture

@@ -19,14 +19,53 @@
  * variance E[v^2] - E[v]^2 keeps float precision whatever the ratio of mean to spread. OpenMP
  * threads split the batch; each keeps its own partial sums, added in a fixed order, so results
  * do not depend on scheduling. C must be a multiple of BLOCK.
+ *
+ * When x is a first layer's convolution of `source` (whose gradient nobody needs), the backward
+ * pass gives that convolution's weight gradient instead of dx (see Convolution below).
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* Channels go in blocks of BLOCK = 16, one AVX-512 register: with a constant trip count the
  * inner loops compile to straight vector code. */
 #define BLOCK 16
+
+/* BLOCK channels as one vector (GCC and Clang vector extensions), loadable from any float; a
+ * comparison of two gives a mask_t of -1 (true) and 0. */
+typedef float block_t __attribute__((vector_size(BLOCK * sizeof(float)), aligned(sizeof(float))));
+typedef int32_t mask_t __attribute__((vector_size(BLOCK * sizeof(int32_t))));
+
+static inline block_t load(const float *p) { return *(const block_t *)p; }
+
+/* BLOCK bytes widened to int32, and back (GCC 12 converts a vector of bytes one at a time). */
+static inline mask_t widen(const uint8_t *p) {
+#ifdef __AVX512F__
+    return (mask_t)_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+#else
+    mask_t wide;
+    for (int c = 0; c < BLOCK; c++) wide[c] = p[c];
+    return wide;
+#endif
+}
+
+static inline void narrow(mask_t wide, uint8_t *p) {
+#ifdef __AVX512F__
+    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8((__m512i)wide));
+#else
+    for (int c = 0; c < BLOCK; c++) p[c] = (uint8_t)wide[c];
+#endif
+}
+
+/* v where mask is true, 0 elsewhere; and a where mask is true, b elsewhere. */
+static inline block_t keep(mask_t mask, block_t v) { return (block_t)(mask & (mask_t)v); }
+
+static inline block_t pick(mask_t mask, block_t a, block_t b) {
+    return (block_t)((mask & (mask_t)a) | (~mask & (mask_t)b));
+}
 
 static inline float relu(float v) { return v < 0.0f ? 0.0f : v; } /* NaN stays NaN */
 
@@ -49,28 +88,25 @@ static inline void pool_window(const float *restrict corner, int64_t W, int64_t 
                                const float *restrict lead, const float *restrict sign,
                                float *restrict sum, float *restrict sumsq,
                                float *restrict xmax, uint8_t *restrict argmax) {
-    float best[BLOCK], at_best[BLOCK];
-    int32_t where[BLOCK];
+    block_t best = {0}, at_best = {0}, total = load(sum), squares = load(sumsq);
+    mask_t where = {0};
     for (int64_t di = 0; di < k; di++)
         for (int64_t dj = 0; dj < k; dj++) {
-            const float *restrict row = corner + (di * W + dj) * C;
+            block_t x = load(corner + (di * W + dj) * C) + load(lead);
+            block_t v = keep(~(x < 0.0f), x); /* relu; NaN stays NaN */
+            block_t m = load(sign) * v;
+            mask_t better = ~(m <= best) | -(di + dj == 0); /* the first, a larger one or NaN */
             int32_t pos = (int32_t)(di * k + dj);
-#pragma omp simd
-            for (int64_t c = 0; c < BLOCK; c++) {
-                float v = relu(row[c] + lead[c]), m = sign[c] * v;
-                int better = pos == 0 || !(m <= best[c]);
-                best[c] = better ? m : best[c];
-                at_best[c] = better ? v : at_best[c];
-                where[c] = better ? pos : where[c];
-                sum[c] += v;
-                sumsq[c] += v * v;
-            }
+            best = pick(better, m, best);
+            at_best = pick(better, v, at_best);
+            where = (better & pos) | (~better & where);
+            total += v;
+            squares += v * v;
         }
-#pragma omp simd
-    for (int64_t c = 0; c < BLOCK; c++) {
-        xmax[c] = at_best[c];
-        argmax[c] = (uint8_t)where[c];
-    }
+    *(block_t *)sum = total;
+    *(block_t *)sumsq = squares;
+    *(block_t *)xmax = at_best;
+    narrow(where, argmax);
 }
 
 /* One band of k image rows: its windows, whose maxima go to xmax and argmax. */
@@ -160,33 +196,22 @@ typedef struct {
 static inline void grad_block(const float *restrict in, float *restrict out, Coefficients coef,
                               const float *restrict g, const uint8_t *restrict where, int pos,
                               float *restrict dlead) {
-    if (g == NULL) {
-#pragma omp simd
-        for (int64_t c = 0; c < BLOCK; c++) {
-            float v = in[c] + coef.lead[c];
-            float d = v > 0.0f ? coef.offset[c] + coef.slope[c] * v : 0.0f;
-            out[c] = d;
-            dlead[c] += d;
-        }
-        return;
+    block_t v = load(in) + load(coef.lead);
+    block_t d = load(coef.offset) + load(coef.slope) * v;
+    if (g != NULL) {
+        d += keep(widen(where) == pos, load(coef.a) * load(g));
     }
-#pragma omp simd
-    for (int64_t c = 0; c < BLOCK; c++) {
-        float v = in[c] + coef.lead[c];
-        float hit = where[c] == pos ? coef.a[c] * g[c] : 0.0f;
-        float d = v > 0.0f ? coef.offset[c] + coef.slope[c] * v + hit : 0.0f;
-        out[c] = d;
-        dlead[c] += d;
-    }
+    d = keep(v > 0.0f, d); /* NaN gives 0, as relu's gradient does */
+    *(block_t *)out = d;
+    *(block_t *)dlead += d;
 }
 
-/* One image row h of sample b: dx for each pixel, its sum added to dlead. */
-static void grad_row(const float *x, float *dx, int64_t b, int64_t h, int64_t H, int64_t W,
+/* One image row h of sample b: dx for each pixel into `out` (W x C), its sum added to dlead. */
+static void grad_row(const float *x, float *out, int64_t b, int64_t h, int64_t H, int64_t W,
                      int64_t C, int64_t k, Coefficients coef, const float *dpooled,
                      const uint8_t *argmax, float *dlead) {
     int64_t ph = H / k, pw = W / k, i = h / k, w = 0;
     const float *in = x + (b * H + h) * W * C;
-    float *out = dx + (b * H + h) * W * C;
     for (int64_t j = 0; i < ph && j < pw; j++) {
         int64_t window = ((b * ph + i) * pw + j) * C;
         for (int64_t dj = 0; dj < k; dj++, w++)
@@ -203,16 +228,84 @@ static void grad_row(const float *x, float *dx, int64_t b, int64_t h, int64_t H,
         }
 }
 
+/* The convolution that made x, when its input needs no gradient: a KH x KW kernel over `source`
+ * (B, H + KH - 1, W + KW - 1, Cin), stride 1, no padding. Its weight gradient, (C, KH, KW, Cin),
+ * is the sum over pixels of dx times the input patch under the kernel, which the backward pass
+ * adds up one row of dx at a time: dx itself is never stored. */
+typedef struct {
+    const float *source;
+    int64_t Cin, KH, KW;
+} Convolution;
+
+/* At most TAPS taps (kernel positions x input channels) at a time: their BLOCK-channel
+ * accumulators and a pixel's gradient stay in the 32 AVX-512 registers. */
+#define TAPS 12
+
+/* sum[t] += the sum over the W pixels of a row of d[w] * patch[w][t], for taps t in [0, n):
+ * d[w] is BLOCK channels of dx (pixel stride C), patch[w][t] = at[w * Cin + offset[t]]. */
+static inline __attribute__((always_inline)) void add_taps(const float *restrict d, int64_t W, int64_t C, const float *at,
+                            int64_t Cin, const int64_t *offset, int64_t n,
+                            block_t *restrict sum) {
+    block_t acc[TAPS] = {0};
+    for (int64_t w = 0; w < W; w++) {
+        block_t dw = *(const block_t *)(d + w * C);
+        const float *patch = at + w * Cin;
+        for (int64_t t = 0; t < n; t++) acc[t] += dw * patch[offset[t]];
+    }
+    for (int64_t t = 0; t < n; t++) sum[t] += acc[t];
+}
+
+/* add_taps with a constant n, one case for each n in [1, TAPS], so acc stays in registers. */
+#define ADD_TAPS(N)                                                                            \
+    case N:                                                                                    \
+        add_taps(d, W, C, at, Cin, offset, N, sum);                                            \
+        return;
+
+static void add_taps_by_count(const float *d, int64_t W, int64_t C, const float *at, int64_t Cin,
+                              const int64_t *offset, int64_t n, block_t *sum) {
+    switch (n) {
+        ADD_TAPS(1) ADD_TAPS(2) ADD_TAPS(3) ADD_TAPS(4) ADD_TAPS(5) ADD_TAPS(6)
+        ADD_TAPS(7) ADD_TAPS(8) ADD_TAPS(9) ADD_TAPS(10) ADD_TAPS(11) ADD_TAPS(12)
+    }
+}
+
+/* Adds row (b, h)'s share of the weight gradient to sum, (C / BLOCK, P, BLOCK) for P taps: d
+ * (W x C) is that row of dx. The taps go in equal chunks of at most TAPS (27 = 3 x 9 for a
+ * 3 x 3 kernel over RGB). */
+static void add_weight_grad(const float *d, int64_t b, int64_t h, int64_t H, int64_t W,
+                            int64_t C, Convolution conv, const int64_t *offset, block_t *sum) {
+    int64_t Hin = H + conv.KH - 1, Win = W + conv.KW - 1, P = conv.KH * conv.KW * conv.Cin;
+    int64_t chunks = (P + TAPS - 1) / TAPS, n = (P + chunks - 1) / chunks;
+    const float *at = conv.source + (b * Hin + h) * Win * conv.Cin;
+    for (int64_t c = 0; c < C; c += BLOCK)
+        for (int64_t t = 0; t < P; t += n)
+            add_taps_by_count(d + c, W, C, at, conv.Cin, offset + t, P - t < n ? P - t : n,
+                              sum + c / BLOCK * P + t);
+}
+
+/* Moves sum, (C / BLOCK, P, BLOCK) floats, into total, (C, P) doubles, and zeroes it. */
+static void flush_weight_grad(block_t *sum, int64_t C, int64_t P, double *total) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t t = 0; t < P; t++) {
+            total[c * P + t] += sum[c / BLOCK * P + t][c % BLOCK];
+            sum[c / BLOCK * P + t][c % BLOCK] = 0.0f;
+        }
+}
+
 /* Training backward. With a = gamma * invstd and M = B*H*W, batch norm's input gradient is
  * a * (g - sum(g)/M - xhat * sum(g * xhat)/M), where g, the pooling's input gradient, is
  * dpooled at each window's maximum and 0 elsewhere: so both sums run over the pooled
  * positions, and the gradient is an affine function of v plus a * g, masked by the ReLU. The
- * bias gradient dlead is the sum of dx over the batch and the image. */
+ * bias gradient dlead is the sum of dx over the batch and the image. With a `source` (else
+ * NULL), dx (then NULL) is not written: dconv, (C, KH, KW, Cin), gets the weight gradient of
+ * the convolution that made x from it. */
 void relu_bn_maxpool_backward(const float *x, int64_t B, int64_t H, int64_t W, int64_t C,
                               const float *lead, const float *weight, const float *mean,
                               const float *invstd, int64_t k, const float *dpooled,
                               const uint8_t *argmax, const float *xmax, int threads, float *dx,
-                              float *dlead, float *dweight, float *dbias) {
+                              float *dlead, float *dweight, float *dbias,
+                              const float *source, int64_t Cin, int64_t KH, int64_t KW,
+                              float *dconv) {
     int64_t ph = H / k, pw = W / k;
     double *sums = calloc(2 * (size_t)C, sizeof(double)), *sum_g = sums, *sum_g_xhat = sums + C;
     double *partial = calloc((size_t)(threads * C), sizeof(double));
@@ -234,21 +327,42 @@ void relu_bn_maxpool_backward(const float *x, int64_t B, int64_t H, int64_t W, i
         offset[c] = (float)(-a[c] * (sum_g[c] / count) - slope[c] * mean[c]);
     }
     Coefficients coef = {lead, a, slope, offset};
+    Convolution conv = {source, Cin, KH, KW};
+    int64_t P = KH * KW * Cin, *tap_offset = malloc((size_t)(P > 0 ? P : 1) * sizeof(int64_t));
+    for (int64_t t = 0; t < P; t++) /* tap (i, j, ci) -> its offset from the patch's corner */
+        tap_offset[t] = ((t / (KW * Cin)) * (W + KW - 1) + (t / Cin) % KW) * Cin + t % Cin;
+    double *partial_conv = calloc((size_t)(threads * C * P + 1), sizeof(double));
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int t = 0; t < threads; t++) {
-        float *row_sum = malloc((size_t)C * sizeof(float));
-        for (int64_t r = B * H * t / threads; r < B * H * (t + 1) / threads; r++) {
+        int64_t first = B * H * t / threads, end = B * H * (t + 1) / threads;
+        float *row_sum = malloc((size_t)C * (1 + (source ? W : 0)) * sizeof(float));
+        float *row = source ? row_sum + C : NULL;
+        block_t *image_sum = source ? calloc((size_t)(C / BLOCK * P), sizeof(block_t)) : NULL;
+        for (int64_t r = first; r < end; r++) {
             for (int64_t c = 0; c < C; c++) row_sum[c] = 0.0f;
-            grad_row(x, dx, r / H, r % H, H, W, C, k, coef, dpooled, argmax, row_sum);
+            grad_row(x, source ? row : dx + r * W * C, r / H, r % H, H, W, C, k, coef, dpooled,
+                     argmax, row_sum);
             for (int64_t c = 0; c < C; c++) partial[t * C + c] += row_sum[c];
+            if (source == NULL) continue;
+            add_weight_grad(row, r / H, r % H, H, W, C, conv, tap_offset, image_sum);
+            if (r % H == H - 1 || r == end - 1) /* each image's sum in float, the total in double */
+                flush_weight_grad(image_sum, C, P, partial_conv + t * C * P);
         }
         free(row_sum);
+        free(image_sum);
     }
     for (int64_t c = 0; c < C; c++) {
         double total = 0.0;
         for (int t = 0; t < threads; t++) total += partial[t * C + c];
         dlead[c] = (float)total;
     }
+    for (int64_t i = 0; source && i < C * P; i++) {
+        double total = 0.0;
+        for (int t = 0; t < threads; t++) total += partial_conv[t * C * P + i];
+        dconv[i] = (float)total;
+    }
+    free(tap_offset);
+    free(partial_conv);
     free(sums);
     free(partial);
     free(a);
