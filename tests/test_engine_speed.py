@@ -22,7 +22,7 @@ from dllab.engine import (
     seed_everything,
 )
 from dllab.engine import batches as batches_module
-from dllab.engine.batches import LoaderBatches, host_to_device, make_batches
+from dllab.engine.batches import LoaderBatches, host_to_device, make_batches, take_rows
 from dllab.engine.progress import LiveProgressBar, ProgressBar, progress_bar
 from dllab.engine.speed import Precision, denormals_flushed, flush_denormals, uses_grad_scaler
 from dllab.engine.trainer import has_image_convolutions, overrides
@@ -167,6 +167,15 @@ def test_image_batches_are_stored_channels_last_once():
     loader = LoaderBatches(DataLoader(TensorDataset(X, y), batch_size=4), torch.device("cpu"),
                            torch.channels_last)  # fmt: skip
     assert all(X_b.is_contiguous(memory_format=torch.channels_last) for X_b, _ in loader.epoch())
+
+
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+def test_gathered_samples_keep_their_values_and_layout(layout):
+    X = torch.randn(10, 3, 4, 5).contiguous(memory_format=layout)
+    index = torch.tensor([7, 0, 7, 3])
+    rows = take_rows(X, index)
+    assert torch.equal(rows, X[index]) and rows.is_contiguous(memory_format=layout)
+    assert torch.equal(take_rows(torch.arange(10), index), index)
 
 
 def test_channels_last_default_trains_like_nchw_and_predicts_the_same():

@@ -62,7 +62,7 @@ class TensorBatches:
             order = torch.randperm(self.num_samples, generator=self.generator)
             order = order.to(tensors[0].device)
             if sum(t.nbytes for t in distinct.values()) <= WHOLE_GATHER_BYTES:
-                shuffled = {key: t[order] for key, t in distinct.items()}
+                shuffled = {key: take_rows(t, order) for key, t in distinct.items()}
                 tensors, order = tuple(shuffled[id(t)] for t in tensors), None
         size, rank, world = self.batch_size, self.rank, self.world_size
         for start in range(skip * size, self.num_samples, size):
@@ -70,8 +70,17 @@ class TensorBatches:
             if order is None:
                 yield tuple([t[rows] for t in tensors])
             else:
-                gathered = {key: t[order[rows]] for key, t in distinct.items()}
+                gathered = {key: take_rows(t, order[rows]) for key, t in distinct.items()}
                 yield tuple([gathered[id(t)] for t in tensors])
+
+
+def take_rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The samples of t at `index`, in t's layout. A channels-last batch is gathered as rows of
+    its NHWC view: index_select there copies whole samples, 5x faster than t[index] (50 against
+    10 microseconds for 32 CIFAR images)."""
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).index_select(0, index).permute(0, 3, 1, 2)
+    return t.index_select(0, index)
 
 
 def host_to_device(source: str | torch.device, target: str | torch.device) -> tuple[bool, bool]:
