@@ -20,7 +20,8 @@ time, with the load average before and after. Threads: 1 unless a table says oth
   for each speed idea (the last fp32 one, the fused ReLU -> BatchNorm -> MaxPool stages of
   dllab.nn.fused, is the Trainer's path); where the step's time goes (convolution and matmul
   kernels against the memory-bound rest, by torch.profiler); then one full epoch of 10,000
-  images through `Trainer.fit`, in fp32 and with bf16 autocast.
+  images through `Trainer.fit`, in fp32 and with bf16 autocast, timed as Keras times its
+  epochs (bench.EpochTimer). Target: at least 50% of the matmul peak.
 
 Writes bench/results/engine.json.
 """
