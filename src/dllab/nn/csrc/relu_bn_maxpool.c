@@ -243,9 +243,9 @@ typedef struct {
 
 /* sum[t] += the sum over the W pixels of a row of d[w] * patch[w][t], for taps t in [0, n):
  * d[w] is BLOCK channels of dx (pixel stride C), patch[w][t] = at[w * Cin + offset[t]]. */
-static inline __attribute__((always_inline)) void add_taps(const float *restrict d, int64_t W, int64_t C, const float *at,
-                            int64_t Cin, const int64_t *offset, int64_t n,
-                            block_t *restrict sum) {
+static inline __attribute__((always_inline)) void
+add_taps(const float *restrict d, int64_t W, int64_t C, const float *at, int64_t Cin,
+         const int64_t *offset, int64_t n, block_t *restrict sum) {
     block_t acc[TAPS] = {0};
     for (int64_t w = 0; w < W; w++) {
         block_t dw = *(const block_t *)(d + w * C);
@@ -292,6 +292,15 @@ static void flush_weight_grad(block_t *sum, int64_t C, int64_t P, double *total)
         }
 }
 
+/* total[i] = the sum over threads t of partial[t * n + i], in a fixed order. */
+static void add_threads(const double *partial, int threads, int64_t n, float *total) {
+    for (int64_t i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (int t = 0; t < threads; t++) sum += partial[t * n + i];
+        total[i] = (float)sum;
+    }
+}
+
 /* Training backward. With a = gamma * invstd and M = B*H*W, batch norm's input gradient is
  * a * (g - sum(g)/M - xhat * sum(g * xhat)/M), where g, the pooling's input gradient, is
  * dpooled at each window's maximum and 0 elsewhere: so both sums run over the pooled
@@ -328,10 +337,14 @@ void relu_bn_maxpool_backward(const float *x, int64_t B, int64_t H, int64_t W, i
     }
     Coefficients coef = {lead, a, slope, offset};
     Convolution conv = {source, Cin, KH, KW};
-    int64_t P = KH * KW * Cin, *tap_offset = malloc((size_t)(P > 0 ? P : 1) * sizeof(int64_t));
-    for (int64_t t = 0; t < P; t++) /* tap (i, j, ci) -> its offset from the patch's corner */
-        tap_offset[t] = ((t / (KW * Cin)) * (W + KW - 1) + (t / Cin) % KW) * Cin + t % Cin;
-    double *partial_conv = calloc((size_t)(threads * C * P + 1), sizeof(double));
+    int64_t P = source ? KH * KW * Cin : 0, *tap_offset = NULL;
+    double *partial_conv = NULL;
+    if (source) {
+        tap_offset = malloc((size_t)P * sizeof(int64_t));
+        for (int64_t t = 0; t < P; t++) /* tap (i, j, ci) -> its offset from the patch's corner */
+            tap_offset[t] = ((t / (KW * Cin)) * (W + KW - 1) + (t / Cin) % KW) * Cin + t % Cin;
+        partial_conv = calloc((size_t)(threads * C * P), sizeof(double));
+    }
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int t = 0; t < threads; t++) {
         int64_t first = B * H * t / threads, end = B * H * (t + 1) / threads;
@@ -351,16 +364,8 @@ void relu_bn_maxpool_backward(const float *x, int64_t B, int64_t H, int64_t W, i
         free(row_sum);
         free(image_sum);
     }
-    for (int64_t c = 0; c < C; c++) {
-        double total = 0.0;
-        for (int t = 0; t < threads; t++) total += partial[t * C + c];
-        dlead[c] = (float)total;
-    }
-    for (int64_t i = 0; source && i < C * P; i++) {
-        double total = 0.0;
-        for (int t = 0; t < threads; t++) total += partial_conv[t * C * P + i];
-        dconv[i] = (float)total;
-    }
+    add_threads(partial, threads, C, dlead);
+    if (source) add_threads(partial_conv, threads, C * P, dconv);
     free(tap_offset);
     free(partial_conv);
     free(sums);
