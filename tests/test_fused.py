@@ -274,6 +274,14 @@ def test_a_compiler_that_refuses_the_tuned_flags_builds_the_portable_kernel(
     fast, plain = train_step(FusedSequential(*stage(16)), x), train_step(stage(16), x)
     for a, b in zip([fast[1], fast[2], *fast[3]], [plain[1], plain[2], *plain[3]]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    layers = nn.Sequential(nn.Conv2d(3, 16, 3), *stage(16))  # a first layer's weight gradient
+    images = torch.randn(4, 3, 10, 10).contiguous(memory_format=CL)
+    grads = []
+    for model in (FusedSequential(*copy.deepcopy(layers)), layers):
+        model(images).square().sum().backward()
+        grads.append([p.grad for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_a_built_library_is_reused_from_the_cache(fresh_build):
