@@ -22,7 +22,7 @@ a quarter of the first convolution's backward in the Keras CIFAR CNN. When that 
 a network's first layer (its input needs no gradient; stride 1, no padding), the same pass also
 gives its weight gradient, the sum over pixels of dx times the input patch, one image row of dx
 at a time: dx is never written and oneDNN's backward for that layer never runs. On the Keras
-CNN the fused stages take a training step from 12.7-13.4 ms to 8.9-9.2 ms (bench_engine's
+CNN the fused stages take a training step from 11.9-13.4 ms to 8.4-9.2 ms (bench_engine's
 efficiency table), of which the first layer's weight gradient is 0.8 ms.
 
 `FusedSequential` is an nn.Sequential that runs each such run of layers through the kernel when
