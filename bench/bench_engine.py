@@ -345,7 +345,8 @@ EFFICIENCY_VARIANTS = (
     "channels_last, fused adam, compile",
     "channels_last, fused adam, bf16 autocast",
 )
-TWO_THREAD_VARIANTS = (*EFFICIENCY_VARIANTS[:3], EFFICIENCY_VARIANTS[4])  # the kernel's OpenMP
+# on 2 threads: layer by layer, and the Trainer's path (the fused kernel's OpenMP threads)
+TWO_THREAD_VARIANTS = (*EFFICIENCY_VARIANTS[:3], EFFICIENCY_VARIANTS[4])
 
 
 def efficiency_table(

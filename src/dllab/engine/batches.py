@@ -5,7 +5,7 @@ Small datasets live on the device as tensors. Each epoch shuffles them with one 
 WHOLE_GATHER_BYTES each batch gathers its own rows instead (`X[perm[i:i + B]]`): no second copy
 of a large dataset, and the rows are warm in cache for the step that uses them. Image tensors
 are stored once in the layout the model wants (channels_last for CNNs on the CPU), which the
-gathers and the slices keep.
+gathers (`take_rows`) and the slices keep.
 """
 
 from collections.abc import Iterator
