@@ -238,6 +238,8 @@ def test_the_function_refuses_a_layout_it_would_read_out_of_bounds():
     ]:
         with pytest.raises(ValueError, match=message):
             ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2, source, kernel)
+    with pytest.raises(ValueError, match="both the convolution's input and its weight"):
+        ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2, source, None)
 
 
 @pytest.fixture

@@ -89,6 +89,8 @@ def _check_layout(x: torch.Tensor, k: int, per_channel: list[torch.Tensor]) -> N
 def _check_convolution(x: torch.Tensor, source: torch.Tensor, weight: torch.Tensor) -> None:
     """Refuse a convolution input and weight that could not have made x (stride 1, no
     padding): the kernel reads source's patches under each of x's pixels."""
+    if source is None or weight is None:
+        raise ValueError("the fused stage needs both the convolution's input and its weight")
     B, C, H, W = x.shape
     Cin, KH, KW = weight.shape[1:]
     if not (source.dtype == torch.float32 and source.is_contiguous(memory_format=CL)):
@@ -119,7 +121,7 @@ class ReluBatchNormMaxPool(torch.autograd.Function):
         source=None, conv_weight=None,
     ):  # fmt: skip
         _check_layout(x, k, [lead, weight, bias, *(running or ())])
-        if conv_weight is not None:
+        if source is not None or conv_weight is not None:
             _check_convolution(x, source, conv_weight)
         B, C, H, W = x.shape
         pooled, xmax = torch.empty(2, B, H // k, W // k, C).permute(0, 1, 4, 2, 3)  # NHWC
