@@ -11,7 +11,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 - `palette`: one colour per method or model, the same in every figure (`colors_for`);
 - `glossary`: words for the keys code uses (`words("loss_d")` is "discriminator loss");
 - `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps,
-  one `Line` per series);
+  one `Line` per series) and `line_panels` (the same, side by side);
 - `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
 - `images`: `mosaic`, `image_grid`, `animated_gif`;
@@ -19,7 +19,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 """
 
 from dllab.report.plots.charts import bars, grouped_bars, heatmap, heatmap_grid, histograms
-from dllab.report.plots.curves import Line, lines, loss_curves
+from dllab.report.plots.curves import Line, line_panels, lines, loss_curves
 from dllab.report.plots.diagrams import network_diagram
 from dllab.report.plots.glossary import words
 from dllab.report.plots.images import animated_gif, image_grid, mosaic
@@ -37,6 +37,7 @@ __all__ = [
     "histograms",
     "image_grid",
     "is_number",
+    "line_panels",
     "lines",
     "loss_curves",
     "mosaic",

@@ -109,7 +109,7 @@ def loss_curves(
     for ax in axes:
         entries |= dict(zip(*reversed(ax.get_legend_handles_labels())))
     if len(entries) > 1:
-        fig.legend(entries.values(), entries.keys(), loc="outside right upper", fontsize=9)
+        fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=9)
     return _save(fig, path)
 
 
@@ -122,26 +122,98 @@ def lines(
     log_x: bool = False,
     log_y: bool = False,
     hline: tuple[float, str] | None = None,
+    diverged: Mapping[str, float] | None = None,
 ) -> Path:
     """One line per labelled series, for sweeps and comparisons, each method in its colour.
 
     Args:
         series: label -> `Line`, or a tuple (x, y) or (x, y, std) to shade y ± std.
-        hline: (value, label) drawn as a dashed horizontal reference line.
+        hline: (value, label) drawn as a dotted horizontal reference line.
+        diverged: label -> x at which that series blew up (NaN or inf), drawn as an arrow
+            leaving the top of the plot there.
     """
 
-    series = {label: s if isinstance(s, Line) else Line(*s) for label, s in series.items()}
-    colors = colors_for(s.key or label for label, s in series.items())
-    fig, (ax,) = _figure(title, size=(6.4, 4.2))
-    for (label, s), color in zip(series.items(), colors):
-        x, y = np.asarray(s.x, dtype=float), np.asarray(s.y, dtype=float)
-        style = {"ls": "--", "mfc": "white"} if s.dashed else {}
-        marker = "o" if len(x) <= 30 else None
-        ax.plot(x, y, color=color, marker=marker, label=label, **LINE, **style)
-        if s.std is not None:
-            std = np.asarray(s.std, dtype=float)
-            ax.fill_between(x, y - std, y + std, color=color, alpha=0.2, lw=0)
-    if hline is not None:
-        ax.axhline(hline[0], color="0.3", ls=":", lw=1.4, label=hline[1])
-    _style(ax, xlabel, ylabel, log_x, log_y)
+    return line_panels(
+        {"": series}, path, title, xlabel, ylabel, log_x, log_y, {"": hline}, diverged
+    )
+
+
+def line_panels(
+    panels: Mapping[str, Mapping[str, tuple | Line]],
+    path: str | os.PathLike,
+    title: str,
+    xlabel: str,
+    ylabels: str | Sequence[str],
+    log_x: bool = False,
+    log_y: bool = False,
+    hlines: Mapping[str, tuple[float, str] | None] | None = None,
+    diverged: Mapping[str, float] | None = None,
+    sharey: bool = False,
+) -> Path:
+    """`lines` side by side: one subplot per panel title, one legend for the figure, and a
+    series keeps its colour in every panel.
+
+    Args:
+        panels: panel title -> {label: `Line` or (x, y[, std])}.
+        ylabels: one y label for every panel, or one per panel.
+        hlines: panel title -> (value, label) of its reference line.
+        diverged: label -> x at which that series blew up (see `lines`).
+    """
+
+    panels = {
+        name: {label: s if isinstance(s, Line) else Line(*s) for label, s in series.items()}
+        for name, series in panels.items()
+    }
+    keys = {label: s.key or label for series in panels.values() for label, s in series.items()}
+    colors = dict(zip(keys, colors_for(keys.values())))
+    ylabels = [ylabels] * len(panels) if isinstance(ylabels, str) else list(ylabels)
+    size = (6.4, 4.2) if len(panels) == 1 else (4.8, 3.8)
+    fig, axes = _figure(title, len(panels), ncols=2, size=size, sharey=sharey)
+    if sharey:  # the y label once, on the left
+        ylabels = ylabels[:1] + [""] * (len(ylabels) - 1)
+    for ax, (name, series), ylabel in zip(axes, panels.items(), ylabels):
+        for label, s in series.items():
+            _draw_line(ax, s, label, colors[label])
+        hline = (hlines or {}).get(name)
+        if hline is not None:
+            ax.axhline(hline[0], color="0.3", ls=":", lw=1.4, label=hline[1])
+        for label, x in (diverged or {}).items():
+            if label in series:
+                _divergence_arrow(ax, x, colors[label])
+        if name:
+            ax.set_title(name, fontsize=11)
+        _style(ax, xlabel, ylabel, log_x, log_y, legend=len(panels) == 1)
+    if len(panels) > 1:
+        entries = {}
+        for ax in axes:
+            entries |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+        fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=9)
     return _save(fig, path)
+
+
+def _draw_line(ax, s: Line, label: str, color: str) -> None:
+    x, y = np.asarray(s.x, dtype=float), np.asarray(s.y, dtype=float)
+    style = {"ls": "--", "mfc": "white"} if s.dashed else {}
+    marker = "o" if len(x) <= 30 else None
+    ax.plot(x, y, color=color, marker=marker, label=label, **LINE, **style)
+    if s.std is not None:
+        std = np.asarray(s.std, dtype=float)
+        ax.fill_between(x, y - std, y + std, color=color, alpha=0.2, lw=0)
+
+
+def _divergence_arrow(ax, x: float, color: str) -> None:
+    """An arrow at x leaving the top of the axes: the series went off the scale (NaN or inf)."""
+
+    where = ("data", "axes fraction")
+    arrow = {"arrowstyle": "-|>", "color": color, "lw": 2.5, "mutation_scale": 18}
+    ax.annotate("", xy=(x, 1.0), xycoords=where, xytext=(x, 0.6), arrowprops=arrow)
+    ax.annotate(
+        f" NaN/inf at step {x:g}",
+        xy=(x, 0.84),
+        xycoords=where,
+        ha="left",
+        va="bottom",
+        fontsize=9,
+        color=color,
+        fontweight="bold",
+    )

@@ -11,6 +11,7 @@ labels; no log axis over fewer than three values; legends beside the plot, never
 """
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,15 @@ def _figure(
     axes = list(fig.subplots(nrows, ncols, squeeze=False, **subplot_kw).flat)
     for ax in axes[n:]:
         fig.delaxes(ax)
-    fig.suptitle(title, fontsize=13, fontweight="bold")
+    fig.suptitle(_wrap(title, width), fontsize=13, fontweight="bold")
     return fig, axes[:n]
+
+
+def _wrap(title: str, width_in: float) -> str:
+    """A title too long for the figure's width, broken into lines (about 9 bold characters of
+    13 points to an inch)."""
+
+    return "\n".join(textwrap.wrap(title, max(30, int(width_in * 9)))) if title else title
 
 
 def _style(
