@@ -90,7 +90,11 @@ SHOWCASE = (
     Showcase("denoising", ("num_epochs=25",), 5),
     Showcase("vae", ("num_epochs=30",), 4),
     Showcase("aae", ("num_epochs=25",), 5),
-    Showcase("ae-vs-gan", (), 4),
+    Showcase(
+        "ae-vs-gan",
+        ("num_epochs=40", "gan_epochs=150", "classifier_epochs=10", "num_samples=500"),
+        30,
+    ),
 )
 SHOWCASE_NAMES = tuple(stop.name for stop in SHOWCASE)
 
