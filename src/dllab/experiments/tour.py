@@ -78,7 +78,7 @@ SHOWCASE = (
     # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
     Showcase("gan-2d", ("data.n=40000", "num_epochs=20", "compare=false"), 34),
     Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
-    Showcase("dcgan", ("num_epochs=30", "classifier_epochs=10", "num_samples=500"), 7),
+    Showcase("dcgan", ("num_epochs=60", "classifier_epochs=10", "num_samples=500"), 14),
     Showcase("generative-vs-discriminative", (), 2),
     Showcase("pixelcnn", ("num_epochs=15",), 4),
     # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
