@@ -76,3 +76,13 @@ def test_figures_stay_in_one_size_family(tmp_path):
         assert width <= MAX_WIDTH * DPI * 1.05 and height <= 10.5 * DPI, (path.name, width, height)
     for path in (bars, curves):
         assert Image.open(path).size[0] >= MIN_WIDTH * DPI * 0.85, path.name
+
+
+def test_bars_with_error_bars_keep_their_category_names():
+    from dllab.report.plots.style import _category_axis
+
+    fig, (ax,) = _figure("t")
+    ax.bar([0, 1], [3.5, 11.9], yerr=[0.5, 0.2])  # error bars are lines at x = 0, 1
+    _category_axis(ax, ["max", "average"])
+    _style(ax, "", "error")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["max", "average"]

@@ -38,8 +38,8 @@ SHOWCASE = (
     Showcase("mnist1d-mlp", ("num_epochs=60",), 5),
     # II: convolution, pooling, normalization, augmentation, ResNet degradation, filters
     Showcase("mnist1d-cnn", ("num_epochs=12", "width=16", "mlp_epochs=40"), 8),
-    Showcase("pooling", ("num_epochs=6", "channels=(16,32)"), 5),
-    Showcase("normalization", ("num_epochs=10", "channels=(16,32)"), 6),
+    Showcase("pooling", ("num_epochs=6", "channels=(16,32)", "seeds=3"), 13),
+    Showcase("normalization", ("num_epochs=8", "channels=(16,32)", "seeds=3"), 16),
     Showcase("augment-gallery", (), 1),
     Showcase(
         "degradation",

@@ -148,8 +148,8 @@ def bars(
     if reference is not None:
         ax.axhline(reference[0], color="0.3", ls=":", lw=1.4, label=reference[1])
         legend_beside(ax)
-    _category_axis(ax, names)
     _style(ax, "", ylabel, legend=False)
+    _category_axis(ax, names)
     ax.grid(axis="x", visible=False)
     return _save(fig, path)
 
@@ -191,8 +191,8 @@ def grouped_bars(
             label=label, **style,
         )  # fmt: skip
     ax.axhline(0, color="0.3", lw=0.8)
-    _category_axis(ax, names)
     _style(ax, "", ylabel, legend=False)
+    _category_axis(ax, names)
     if len(series) > 1:
         legend_beside(ax)
     ax.grid(axis="x", visible=False)

@@ -69,7 +69,7 @@ def _style(
 
     ax.set_xlabel(xlabel, fontsize=11)
     ax.set_ylabel(ylabel, fontsize=11)
-    x_values = _line_values(ax, 0)
+    x_values = _line_values(ax, 0) if not ax.containers else np.zeros(0)  # bars: categories
     distinct = np.unique(x_values)
     if log_x and len(distinct) >= 3:
         ax.set_xscale("log")
