@@ -79,7 +79,11 @@ SHOWCASE = (
     Showcase("gan-2d", ("data.n=40000", "num_epochs=20", "compare=false"), 34),
     Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
     Showcase("dcgan", ("num_epochs=60", "classifier_epochs=10", "num_samples=500"), 14),
-    Showcase("generative-vs-discriminative", (), 2),
+    Showcase(
+        "generative-vs-discriminative",
+        ("sizes=(10,20,50,100,200,500,1257)", "repeats=5", "num_epochs=150"),
+        12,
+    ),
     Showcase("pixelcnn", ("num_epochs=15",), 4),
     # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
     Showcase(
