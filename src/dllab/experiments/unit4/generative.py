@@ -94,8 +94,10 @@ def generative_vs_discriminative(cfg: GenDiscConfig, run: Run) -> dict[str, floa
     errors: dict[str, list[list[float]]] = {"naive Bayes": [], **{k: [] for k in DISCRIMINATIVE}}
     generator = torch.Generator().manual_seed(run.seed)
     for n in sizes:
-        subsets = [torch.randperm(len(X_train), generator=generator)[:n] for _ in range(cfg.repeats)]
-        X, y = X_train[torch.stack(subsets)], y_train[torch.stack(subsets)]  # (R, n, 64), (R, n)
+        subsets = torch.stack(
+            [torch.randperm(len(X_train), generator=generator)[:n] for _ in range(cfg.repeats)]
+        )  # (R, n)
+        X, y = X_train[subsets], y_train[subsets]  # (R, n, 64), (R, n)
         naive_bayes = []
         for X_r, y_r in zip(X, y):
             nb = fit_gaussian_naive_bayes(X_r, y_r, 10, cfg.var_smoothing)
