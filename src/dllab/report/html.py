@@ -25,6 +25,7 @@ UNITS = {
     5: ("V", "Autoencoders and hybrids"),
 }
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
+OWN_CURVES = Path("figures") / "training_curves.png"  # an experiment's own, shown first instead
 _NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
 _CSS = """
@@ -89,7 +90,9 @@ class Run:
         saved = sorted((self.dir / "figures").glob("*.png")) + sorted(
             (self.dir / "figures").glob("*.gif")
         )
-        curves = [self.dir / CURVES] if (self.dir / CURVES).is_file() else []
+        own = [p for p in saved if p == self.dir / OWN_CURVES]
+        curves = [self.dir / CURVES] if (self.dir / CURVES).is_file() else own
+        saved = [p for p in saved if p not in own]
         return [p.relative_to(self.dir) for p in curves + saved]
 
 
@@ -159,8 +162,12 @@ def _model(record: dict) -> str:
 
 def _draw_training_curves(run: Run) -> None:
     """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/:
-    against epochs when there are a few, else against steps (a quick run may be one epoch)."""
+    against epochs when there are a few, else against steps (a quick run may be one epoch).
+    An experiment that draws its own (figures/training_curves.png) keeps it instead."""
 
+    if (run.dir / OWN_CURVES).is_file():
+        (run.dir / CURVES).unlink(missing_ok=True)
+        return
     epochs = Counter(_model(r) for r in run.history if r.get("kind", "epoch") == "epoch")
     has_steps = any(r.get("kind") == "step" for r in run.history)
     x = "step" if has_steps and max(epochs.values(), default=0) < 3 else "epoch"
