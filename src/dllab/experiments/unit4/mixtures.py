@@ -27,6 +27,14 @@ GAN_2D_METHODS = {
 }
 
 
+METHOD_NAMES = {  # as the figures name them
+    "minimax": "minimax GAN",
+    "non_saturating": "non-saturating GAN",
+    "wgan_gp": "WGAN-GP",
+    "pacgan": "PacGAN",
+}
+
+
 @dataclass
 class MixtureData:
     name: Literal["ring8", "grid25"] = "ring8"  # ring of 8 or grid of 25 Gaussians (VEEGAN §5.1)
@@ -48,6 +56,8 @@ class Gan2dConfig:
     n_critic: int = param(5, ge=1)  # WGAN-GP critic steps per generator step
     num_samples: int = param(2500, ge=100)  # generated samples scored (VEEGAN: 2500)
     snapshots: int = param(6, ge=2)  # columns of the samples-over-training figure
+    ema_decay: float = param(0.999, ge=0, lt=1)  # β of the sampled generator's moving average
+    # (0: the generator itself; the average lags ~1/(1-β) steps: only long runs gain from it)
 
 
 def _density_frame(X: np.ndarray, extent: float, size: int = 64) -> np.ndarray:
@@ -75,7 +85,8 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     G = run.model(f"{method}-G", "gan_generator_2d", latent_dim=cfg.latent_dim, **size)
     D = run.model(f"{method}-D", "gan_discriminator_2d", pack=pack, **size)
     model = GAN(G, D, cfg.latent_dim)
-    task = GANTask(loss, n_critic=cfg.n_critic if loss == "wgan_gp" else 1, pack=pack)
+    n_critic = cfg.n_critic if loss == "wgan_gp" else 1
+    task = GANTask(loss, n_critic=n_critic, pack=pack, ema_decay=cfg.ema_decay)
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
     trainer = run.trainer(method, model, loss=task, lr=cfg.lr, callbacks=[snapshots])
     run.fit(
@@ -121,7 +132,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     centres, std = mixture_modes(cfg.data.name)
     z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the fixed noise batch of every method
     methods = list(GAN_2D_METHODS) if cfg.compare else [cfg.method]
-    metrics, panels, frames = {}, [], []
+    metrics, panels, frames, counts = {}, [], [], {}
     extent = float(np.abs(centres).max()) + 1.0
     for method in methods:
         snapshots = _train_gan_2d(cfg, run, method, X, z)
@@ -130,24 +141,42 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
             metrics.update(scores)
         metrics[f"{method}_modes_captured"] = scores["modes_captured"]
         metrics[f"{method}_high_quality_fraction"] = scores["high_quality_fraction"]
-        title = f"{method}: {scores['modes_captured']}/{len(centres)} modes, "
+        name = METHOD_NAMES[method]
+        title = f"{name}: {scores['modes_captured']} of {len(centres)} modes, "
         title += f"{scores['high_quality_fraction']:.0%} high quality"
         panels.append({"points": snapshots.samples[-1].numpy(), "title": title})
         frames.append([_density_frame(s.numpy(), extent) for s in snapshots.samples])
+        counts[name] = plots.Line(
+            snapshots.epochs,
+            [mode_coverage(s, centres, std)["modes_captured"] for s in snapshots.samples],
+            key=method,
+        )
     epochs = snapshots.epochs
+    steps = len(X[: cfg.data.n]) // cfg.batch_size * cfg.num_epochs
     plots.scatter_panels(
         [{"points": X[: cfg.num_samples].numpy(), "title": "real samples"}, *panels],
         run.figure("samples-final"),
-        f"{cfg.data.name}: real samples and each GAN's samples after {cfg.num_epochs} epochs",
+        f"{_mixture_name(cfg.data.name)}: the real samples and each GAN's after "
+        f"{cfg.num_epochs} epochs ({steps} discriminator steps)",
         xlabel="$x_1$",
         ylabel="$x_2$",
+    )
+    plots.lines(
+        counts,
+        run.figure("modes-over-training"),
+        f"Modes captured over training ({_mixture_name(cfg.data.name)}): a collapsing GAN "
+        "loses modes or hops between them",
+        "epoch",
+        "modes captured (of the 2,500 fixed-noise samples)",
+        hline=(len(centres), f"all {len(centres)} modes"),
     )
     plots.image_grid(
         np.stack([f for row in frames for f in row]),
         run.figure("samples-over-training"),
-        f"Density of generated samples over training ({cfg.data.name}; dark = dense)",
+        f"Density of generated samples over training ({_mixture_name(cfg.data.name)}; "
+        "dark = dense)",
         nrow=len(epochs),
-        row_labels=methods,
+        row_labels=[METHOD_NAMES[m] for m in methods],
         col_labels=[f"epoch {e}" for e in epochs],
     )
     gutter = np.ones((frames[0][0].shape[0], 4))
@@ -157,3 +186,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     ]
     plots.animated_gif(movie, run.figure("training", ".gif"), fps=2)
     return metrics
+
+
+def _mixture_name(name: str) -> str:
+    return {"ring8": "ring of 8 Gaussians", "grid25": "grid of 25 Gaussians"}.get(name, name)

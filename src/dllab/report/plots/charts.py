@@ -162,6 +162,7 @@ def grouped_bars(
     ylabel: str,
     errors: Mapping[str, Sequence[float]] | None = None,
     published: Sequence[str] = (),
+    reference: tuple[float, str] | None = None,
 ) -> Path:
     """Bars side by side in each category, one colour per series (e.g. every gradient by the
     chain rule beside the same gradient by autograd).
@@ -170,6 +171,7 @@ def grouped_bars(
         series: label -> one value per category (NaN: no bar).
         errors: label -> one ± spread per category, drawn as error bars.
         published: the series that are published numbers, drawn pale and hatched.
+        reference: (value, label) drawn as a dotted line across (e.g. human accuracy).
     """
 
     names = [str(name) for name in categories]
@@ -186,14 +188,19 @@ def grouped_bars(
             if label in published
             else {"color": colors[label]}
         )
-        ax.bar(
+        bars = ax.bar(
             np.arange(len(names)) + offset, heights, width, yerr=spread, capsize=3,
             label=label, **style,
         )  # fmt: skip
+        if len(names) * len(series) <= 12:  # few bars: write each value on its bar
+            ax.bar_label(bars, fmt="{:.3g}", padding=2, fontsize=8)
     ax.axhline(0, color="0.3", lw=0.8)
+    if reference is not None:
+        ax.axhline(reference[0], color="0.3", ls=":", lw=1.4, label=reference[1])
+    ax.margins(y=0.12)
     _style(ax, "", ylabel, legend=False)
     _category_axis(ax, names)
-    if len(series) > 1:
+    if len(series) > 1 or reference is not None:
         legend_beside(ax)
     ax.grid(axis="x", visible=False)
     return _save(fig, path)
