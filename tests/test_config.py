@@ -8,26 +8,46 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dllab.config import apply_overrides, from_dict, param, to_dict, validate
+from dllab.config import (
+    apply_overrides,
+    field_comments,
+    from_dict,
+    param,
+    settings_of,
+    to_dict,
+    type_schema,
+    type_text,
+    validate,
+)
 from dllab.errors import ConfigError
 
 
 @dataclass
 class DataPart:
-    name: Literal["digits", "mnist1d"] = "digits"
+    name: Literal["digits", "mnist1d"] = "digits"  # which dataset
     dir: str | None = None
 
 
 @dataclass
 class Example:
-    lr: float = param(0.1, gt=0)
-    batch_size: int = param(32, ge=1)
+    lr: float = param(0.1, gt=0)  # learning rate
+    batch_size: int = param(32, ge=1)  # samples per step  # noqa: E501
     num_epochs: int = param(5, ge=0)
+    # the probability of dropping a unit,
+    # during training only
     dropout: float = param(0.0, ge=0, lt=1)
-    widths: tuple[int, ...] = param((8, 16), ge=1)
-    augment: bool = False
+    widths: tuple[int, ...] = param(  # channels
+        (8, 16), ge=1
+    )  # fmt: skip
+    augment: bool = False  # flips and shifts; "#" inside a comment stays
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
-    data: DataPart = field(default_factory=DataPart)
+    data: DataPart = field(default_factory=DataPart)  # a group, not a setting
+
+
+@dataclass
+class Derived(Example):
+    lr: float = param(0.5, gt=0)
+    num_epochs: int = param(9, ge=0)  # more epochs
 
 
 def test_values_are_parsed_by_their_annotated_type():
@@ -92,3 +112,42 @@ def test_any_text_either_parses_or_is_a_config_error(text):
     for key in ("lr", "batch_size", "widths", "augment", "cell", "data.dir", "data.name"):
         with contextlib.suppress(ConfigError):
             validate(apply_overrides(Example(), [f"{key}={text}"]))
+
+
+def test_settings_are_listed_with_dotted_keys_bounds_and_their_source_comments():
+    settings = {s.key: s for s in settings_of(Example)}
+    assert list(settings) == [
+        "lr", "batch_size", "num_epochs", "dropout", "widths", "augment", "cell",
+        "data.name", "data.dir",
+    ]  # fmt: skip
+    comments = {key: s.comment for key, s in settings.items()}
+    assert comments == {
+        "lr": "learning rate",
+        "batch_size": "samples per step",  # tool directives are not documentation
+        "num_epochs": "",
+        "dropout": "the probability of dropping a unit, during training only",
+        "widths": "channels",  # on the first line of a field written over three
+        "augment": 'flips and shifts; "#" inside a comment stays',
+        "cell": "",
+        "data.name": "which dataset",
+        "data.dir": "",
+    }
+    assert settings["dropout"].bounds == {"ge": 0, "lt": 1}
+    assert settings["cell"].hint == Literal["rnn", "lstm", "gru"]
+
+
+def test_a_subclass_keeps_its_bases_comments_unless_it_writes_its_own():
+    comments = field_comments(Derived)
+    assert comments["lr"] == "learning rate" and comments["num_epochs"] == "more epochs"
+    assert field_comments(Derived) is comments  # read from the source once
+
+
+def test_types_as_text_and_as_data():
+    assert type_text(tuple[int, ...]) == "tuple of int"
+    assert type_text(Literal["rnn", "lstm"]) == "rnn|lstm"
+    assert type_text(float | None) == "float or none"
+    assert type_schema(tuple[Literal["a", "b"], ...]) == {
+        "kind": "tuple",
+        "items": {"kind": "choice", "choices": ["a", "b"]},
+    }
+    assert type_schema(str | None) == {"kind": "str", "nullable": True}

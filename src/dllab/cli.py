@@ -1,4 +1,4 @@
-"""The `dllab` command: list, run, tour, report.
+"""The `dllab` command: list, show, run, tour, report.
 
 Bad input (an unknown name, a bad --set value, missing or corrupt files...) prints one line
 on stderr and exits with code 2; `--debug` shows the traceback instead. Ctrl-C exits with 130
@@ -30,15 +30,24 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     listing = commands.add_parser("list", help="list experiments grouped by unit")
-    listing.add_argument("--json", action="store_true", help="print name, unit, topics as JSON")
+    listing.add_argument(
+        "--json", action="store_true", help="print name, unit, title, topics as JSON"
+    )
     listing.add_argument(
         "--syllabus",
         action="store_true",
         help="print the syllabus map (topic -> code -> experiments) as Markdown",
     )
 
-    run = commands.add_parser("run", help="run one experiment into a run folder")
-    run.add_argument("name", help="experiment name (see `dllab list`)")
+    show = commands.add_parser("show", help="an experiment's settings: types, values, ranges")
+    show.add_argument("name", help="experiment name (see `dllab list`)")
+    show.add_argument("--json", action="store_true", help="print them as JSON (for tools)")
+
+    run = commands.add_parser("run", help="run one experiment into a run folder", add_help=False)
+    run.add_argument(
+        "-h", "--help", action=RunHelp, help="show this help, and with NAME its settings"
+    )
+    run.add_argument("name", help="experiment name (see `dllab list`, `dllab show NAME`)")
     run.add_argument("--quick", action="store_true", help="the seconds-long config")
     run.add_argument(
         "--set",
@@ -94,7 +103,10 @@ def cmd_list(args) -> None:
         print(syllabus_markdown(experiments), end="")
         return
     if args.json:
-        rows = [{"name": e.name, "unit": e.unit, "topics": list(e.topics)} for e in experiments]
+        rows = [
+            {"name": e.name, "unit": e.unit, "title": e.title, "topics": list(e.topics)}
+            for e in experiments
+        ]
         print(json.dumps(rows, indent=2))
         return
     for unit, unit_title in UNITS.items():
@@ -103,6 +115,30 @@ def cmd_list(args) -> None:
             print(f"Unit {roman(unit)}: {unit_title}")
         for e in chosen:
             print(f"  {e.name:<30} {e.title}")
+
+
+def cmd_show(args) -> None:
+    from dllab.experiments.settings import describe, settings_text
+
+    description = describe(args.name)
+    print(json.dumps(description, indent=2) if args.json else settings_text(description))
+
+
+class RunHelp(argparse.Action):
+    """`dllab run --help`: the flags; `dllab run NAME --help`: also NAME's settings (as `dllab
+    show NAME` prints them)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from dllab.experiments.settings import describe, settings_text
+
+        name = getattr(namespace, "name", None)
+        settings = settings_text(describe(name)) if name else ""  # unknown names: exit 2
+        parser.print_help()
+        print(f"\n{settings}" if settings else "\nWith NAME: its settings (as `dllab show NAME`).")
+        parser.exit()
 
 
 def cmd_run(args) -> None:
@@ -195,7 +231,13 @@ def cmd_report(args) -> None:
         print(render_index(folders, Path(args.out or "report.html")))
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "tour": cmd_tour, "report": cmd_report}
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "run": cmd_run,
+    "tour": cmd_tour,
+    "report": cmd_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,24 +33,24 @@ class ModelChoice:
 class CifarConfig:
     data: ImagesData = field(default_factory=ImagesData)
     model: ModelChoice = field(default_factory=ModelChoice)
-    num_epochs: int = param(10, ge=1)
-    batch_size: int = param(32, ge=1)
-    optimizer: Literal["adam", "momentum", "nesterov"] = "adam"
-    lr: float = param(1e-3, gt=0)
-    weight_decay: float = param(0.0, ge=0)
-    schedule: Literal["none", "cosine", "onecycle"] = "none"
+    num_epochs: int = param(10, ge=1)  # passes over the training images
+    batch_size: int = param(32, ge=1)  # images per step
+    optimizer: Literal["adam", "momentum", "nesterov"] = "adam"  # momentum: SGD, momentum 0.9
+    lr: float = param(1e-3, gt=0)  # the optimizer's (peak) learning rate
+    weight_decay: float = param(0.0, ge=0)  # L2 penalty on the weights
+    schedule: Literal["none", "cosine", "onecycle"] = "none"  # learning rate over the steps
     augment: tuple[str, ...] = ()  # in-step augmentations, e.g. crop, hflip
 
 
 @dataclass
 class ResnetCifarConfig(CifarConfig):
     model: ModelChoice = field(default_factory=lambda: ModelChoice("resnet20"))
-    num_epochs: int = param(30, ge=1)
-    batch_size: int = param(128, ge=1)
+    num_epochs: int = param(30, ge=1)  # passes over the training images
+    batch_size: int = param(128, ge=1)  # images per step (He et al.: 128)
     optimizer: Literal["adam", "momentum", "nesterov"] = "momentum"  # SGD, momentum 0.9 (§4.2)
-    lr: float = param(0.1, gt=0)
-    weight_decay: float = param(5e-4, ge=0)
-    schedule: Literal["none", "cosine", "onecycle"] = "cosine"
+    lr: float = param(0.1, gt=0)  # He et al.'s starting rate (§4.2)
+    weight_decay: float = param(5e-4, ge=0)  # L2 penalty on the weights (§4.2: 1e-4)
+    schedule: Literal["none", "cosine", "onecycle"] = "cosine"  # instead of §4.2's steps
     augment: tuple[str, ...] = ("crop", "hflip")  # 4-pixel pad-and-crop, flips (§4.2)
 
 

@@ -18,10 +18,10 @@ from dllab.report import plots
 
 @dataclass
 class VariantsConfig:
-    num_epochs: int = param(20, ge=1)
-    batch_size: int = param(32, ge=1)
-    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
-    lr: float = param(1e-3, gt=0)
+    num_epochs: int = param(20, ge=1)  # epochs per variant
+    batch_size: int = param(32, ge=1)  # digits per step
+    optimizer: Literal["sgd", "momentum", "adam"] = "adam"  # the same for every variant
+    lr: float = param(1e-3, gt=0)  # learning rate of that optimizer
     channels: tuple[int, ...] = param((32, 64), ge=1)  # widths of the digits CNN's blocks
     num_train: int = param(0, ge=0)  # training digits per class (0: all 1257 digits)
 
@@ -76,14 +76,14 @@ POOLINGS = {"max": "max", "avg": "avg", "min": "min", "global": None}  # global:
 
 @dataclass
 class DropoutConfig(VariantsConfig):
-    num_epochs: int = param(100, ge=1)
+    num_epochs: int = param(100, ge=1)  # long enough to over-fit without dropout
     num_train: int = param(20, ge=0)  # few examples per class, so that the CNN can memorise them
 
 
 @dataclass
 class NormConfig(VariantsConfig):
     optimizer: Literal["sgd", "momentum", "adam"] = "sgd"  # plain SGD: where norms matter most
-    lr: float = param(0.05, gt=0)
+    lr: float = param(0.05, gt=0)  # SGD's learning rate
 
 
 @experiment(

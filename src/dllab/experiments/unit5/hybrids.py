@@ -31,7 +31,7 @@ from dllab.report import plots
 @dataclass
 class AdversarialConfig:
     latent_dim: int = param(8, ge=1)  # code size k
-    num_epochs: int = param(100, ge=1)
+    num_epochs: int = param(100, ge=1)  # passes over the training digits
     lr: float = param(1e-3, gt=0)  # Adam for both networks
     adversarial_weight: float = param(0.3, ge=0)  # of the adversarial term (AAE, VAE-GAN)
 
@@ -158,7 +158,7 @@ def vae_gan(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
 class AEvsGANConfig:
     latent_dim: int = param(8, ge=1)  # code / noise size of every model
     num_epochs: int = param(150, ge=1)  # per model
-    lr: float = param(5e-4, gt=0)
+    lr: float = param(5e-4, gt=0)  # Adam, for every model
     num_samples: int = param(1000, ge=20)  # generated digits scored by classifier FID
     classifier_epochs: int = param(20, ge=1)  # the digits CNN whose features FID uses
 
