@@ -14,7 +14,6 @@ from dllab.errors import DllabError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-DEFAULT_THREADS = 1  # see set_threads
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -145,7 +144,7 @@ def cmd_run(args) -> None:
     from dllab.engine import distributed
     from dllab.experiments.runner import RunInterrupted, run_experiment
 
-    set_threads(args.threads)
+    use_threads(args.threads)
 
     try:
         folder = run_experiment(
@@ -188,31 +187,27 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=DEFAULT_THREADS,
         metavar="N",
-        help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small; "
-        "2 train CNNs 1.5x faster on idle cores, but beside another busy program they were "
-        "2-25x slower (bench/bench_engine.py; OMP_WAIT_POLICY=PASSIVE limits that to 1.6x)",
+        help="CPU threads for torch (default: one, as in the Python API, see "
+        "dllab.engine.speed.set_threads: the syllabus' models are small; 2 train CNNs 1.5x "
+        "faster on idle cores, but beside another busy program they were 2-25x slower)",
     )
 
 
-def set_threads(n: int) -> None:
-    """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
-    1.5x at most on an idle 2-core machine and costs 2-25x when another program keeps a core
-    busy, because OpenMP's threads spin while they wait for each other at every operation
-    (bench/bench_engine.py, "threads" and "wait policy": sleeping threads, OMP_WAIT_POLICY=
-    PASSIVE, cut that cost to 1.6x but lose the idle gain), hence DEFAULT_THREADS = 1."""
-    import torch
+def use_threads(n: int | None) -> None:
+    """--threads N, else the Python API's default (one thread unless OMP_NUM_THREADS says)."""
+    from dllab.engine.speed import default_threads, set_threads
 
-    if n < 1:
-        raise DllabError(f"--threads must be >= 1, got {n}")
-    torch.set_num_threads(n)
+    if n is None:
+        default_threads()
+    else:
+        set_threads(n)
 
 
 def cmd_tour(args) -> None:
     from dllab.experiments.tour import run_tour
 
-    set_threads(args.threads)
+    use_threads(args.threads)
     index = run_tour(quick=not args.full, out=args.out, device=args.device, quiet=args.quiet)
     print(f"tour: {index}")
 
