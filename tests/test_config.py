@@ -1,6 +1,7 @@
 """`--set key=value`: parsing by annotated type, bounds, nested keys, and clear errors."""
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -66,6 +67,8 @@ def test_values_are_parsed_by_their_annotated_type():
     assert cfg == Example(0.01, 8, 5, 0.0, (4, 8, 16), True, "gru", DataPart("mnist1d", "/tmp/x"))
     assert apply_overrides(Example(), ["data.dir=none"]).data.dir is None
     assert apply_overrides(Example(), ["widths=(2, 3)"]).widths == (2, 3)
+    for text in ("5", "5,", "(5,)", "[5]", " ( 5 ) "):
+        assert apply_overrides(Example(), [f"widths={text}"]).widths == (5,)
 
 
 @pytest.mark.parametrize(
@@ -77,6 +80,12 @@ def test_values_are_parsed_by_their_annotated_type():
         ("num_epochs=-2", "num_epochs: must be >= 0"),
         ("dropout=1", "must be < 1"),
         ("widths=4,0", "must be >= 1"),
+        ("widths=", "expected integers separated by commas, like 8,16"),
+        ("widths=(8,", "expected integers separated by commas"),
+        ("widths=[8)", "expected integers separated by commas"),
+        ("widths=8,,16", "expected integers separated by commas"),
+        ("widths=()", "widths: give at least one value, like 8,16"),
+        ("batch_size=9223372036854775808", "expected an integer below 2**63"),
         ("lr=fast", "expected a number"),
         ("lr=nan", "expected a finite number"),
         ("batch_size=3.5", "expected an integer"),
@@ -91,7 +100,7 @@ def test_values_are_parsed_by_their_annotated_type():
     ],
 )
 def test_bad_assignments_are_one_line_config_errors(assignment, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
         apply_overrides(Example(), [assignment])
     assert "\n" not in str(caught.value)
 

@@ -7,7 +7,9 @@ Every experiment's config is a `@dataclass`; nested dataclasses give dotted keys
     class MLPConfig:
         lr: float = param(0.1, gt=0)            # learning rate
         batch_size: int = param(32, ge=1)       # samples per step
-        cell: Literal["rnn", "lstm", "gru"] = "lstm"
+        cell: Literal["rnn", "lstm", "gru"] = "lstm"  # the recurrent cell
+
+A tuple setting needs at least one item unless its field says `param(..., allow_empty=True)`.
 """
 
 import ast
@@ -37,12 +39,14 @@ def param(
     ge: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    allow_empty: bool = False,
 ) -> Any:
-    """A dataclass field with a default and optional bounds (checked by `validate`)."""
+    """A dataclass field with a default and optional bounds (checked by `validate`); a tuple
+    field may be empty only with `allow_empty`."""
     bounds = {k: v for k, v in {"gt": gt, "ge": ge, "le": le, "lt": lt}.items() if v is not None}
     if isinstance(default, list | dict | set):
         raise TypeError("use a tuple (immutable) for sequence defaults")
-    return field(default=default, metadata={"bounds": bounds})
+    return field(default=default, metadata={"bounds": bounds, "allow_empty": allow_empty})
 
 
 def to_dict(config: Any) -> dict:
@@ -131,18 +135,22 @@ def parse_value(text: str, hint: Any, key: str) -> Any:
             raise ConfigError(unknown_name_message(f"value for {key}", text, list(args)))
         return text
     if origin is tuple:
-        items = [t for t in text.strip("()[] ").split(",") if t.strip()]
-        item_type = args[0]
-        return tuple(parse_value(item.strip(), item_type, key) for item in items)
+        items = _tuple_items(text)
+        if items is None:
+            raise ConfigError(f"--set {key}: expected {_tuple_form(args[0])}, got {text!r}")
+        return tuple(parse_value(item, args[0], key) for item in items)
     if hint is bool:
         if text.lower() in TRUE_WORDS | FALSE_WORDS:
             return text.lower() in TRUE_WORDS
         raise ConfigError(f"--set {key}: expected true or false, got {text!r}")
     if hint is int:
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise ConfigError(f"--set {key}: expected an integer, got {text!r}") from None
+        if abs(value) >= 2**63:  # torch's int64
+            raise ConfigError(f"--set {key}: expected an integer below 2**63, got {text}")
+        return value
     if hint is float:
         try:
             value = float(text)
@@ -154,6 +162,41 @@ def parse_value(text: str, hint: Any, key: str) -> Any:
     if hint is str:
         return text
     raise ConfigError(f"--set {key}: values of type {hint} cannot be set from the command line")
+
+
+def _tuple_items(text: str) -> list[str] | None:
+    """The items of `8,16`, `(8, 16)`, `[8]`, `(8,)` or `()`; None when malformed (nothing at
+    all, unbalanced brackets, an empty item)."""
+    text = text.strip()
+    opened, closed = text.startswith(("(", "[")), text.endswith((")", "]"))
+    if opened or closed:
+        if not (opened and closed and text[0] + text[-1] in ("()", "[]")):
+            return None
+        text = text[1:-1].strip()
+        if not text:
+            return []
+    elif not text:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if len(items) > 1 and items[-1] == "":  # `8,` as Python writes a 1-tuple
+        items.pop()
+    return None if "" in items else items
+
+
+def _tuple_example(item_type: Any) -> str:
+    if get_origin(item_type) is Literal:
+        return ",".join(get_args(item_type)[:2])
+    return {int: "8,16", float: "0.1,0.5"}.get(item_type, "a,b")
+
+
+def _tuple_form(item_type: Any) -> str:
+    """How a tuple of `item_type` is written on the command line, with an example."""
+    if get_origin(item_type) is Literal:
+        what = f"values of {'|'.join(get_args(item_type))}"
+    else:
+        what = {int: "integers", float: "numbers"}.get(item_type, "values")
+    example = _tuple_example(item_type)
+    return f'{what} separated by commas, like {example} or "({example})"'
 
 
 def validate(config: Any, prefix: str = "") -> None:
@@ -169,6 +212,9 @@ def validate(config: Any, prefix: str = "") -> None:
             validate(value, key + ".")
             continue
         _check_type(key, value, hints[f.name])
+        if value == () and not f.metadata.get("allow_empty", False):
+            example = _tuple_example(get_args(hints[f.name])[0])
+            raise ConfigError(f"--set {key}: give at least one value, like {example}")
         for bound, limit in f.metadata.get("bounds", {}).items():
             values = value if isinstance(value, tuple) else (value,)
             for v in values:
