@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import traceback
+from contextlib import contextmanager
 
 from dllab.errors import DllabError
 
@@ -56,7 +57,9 @@ def build_parser() -> ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set lr=0.01 --set data.name=ring8 (repeatable)",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed for init, data order, dropout")
+    run.add_argument(
+        "--seed", type=int, help="seed for init, data order, dropout (0 to 2**64 - 1; default 0)"
+    )
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     run.add_argument("--out", help="run folder (default: runs/NAME-<timestamp>/)")
     run.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
@@ -213,17 +216,54 @@ def cmd_tour(args) -> None:
 
 
 def cmd_report(args) -> None:
+    """Each run's report.html (its problems reading the files also on stderr), then with
+    several runs or --out one page over them all; nothing is written when a folder or the page's
+    place is wrong."""
     from pathlib import Path
 
-    from dllab.report import render, render_index
+    from dllab.report import read_run, render, render_index
 
     folders = [Path(d) for d in args.dirs]
     for folder in folders:
         if not (folder / "config.json").is_file():
             raise DllabError(f"{folder} is not a run folder (no config.json)")
-        print(render(folder))
-    if len(folders) > 1 or args.out:
-        print(render_index(folders, Path(args.out or "report.html")))
+    index = Path(args.out or "report.html") if len(folders) > 1 or args.out else None
+    if index is not None:
+        check_page_path(index)
+    for folder in folders:
+        with write_errors(f"the report of {folder}"):
+            print(render(folder))
+        for note in read_run(folder).notes:
+            print(f"dllab: warning: {folder}: {note}", file=sys.stderr)
+    if index is not None:
+        with write_errors(str(index)):
+            print(render_index(folders, index))
+
+
+def check_page_path(path) -> None:
+    """A page may be written at `path`: not a folder, not a file dllab did not write, in a
+    place that can be written."""
+    import os
+
+    from dllab.report.html import is_dllab_page
+
+    if path.is_dir():
+        raise DllabError(f"--out {path} is a folder; give the page's file name ({path}/index.html)")
+    if path.exists() and not is_dllab_page(path):
+        raise DllabError(f"--out {path} exists and was not written by dllab; choose another --out")
+    place = next(p for p in [path.parent, *path.parent.parents] if p.exists())  # made if missing
+    if not place.is_dir() or not os.access(place, os.W_OK | os.X_OK):
+        reason = "not a folder" if not place.is_dir() else "not writable"
+        raise DllabError(f"cannot write {path}: {place} is {reason}")
+
+
+@contextmanager
+def write_errors(what: str):
+    """A file the disk refuses (read-only, full) as one line."""
+    try:
+        yield
+    except OSError as error:
+        raise DllabError(f"cannot write {what}: {error.strerror or error}") from None
 
 
 COMMANDS = {

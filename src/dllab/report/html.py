@@ -24,6 +24,7 @@ UNITS = {
     5: ("V", "Autoencoders and hybrids"),
 }
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
+MARKER = "<!-- a dllab report page -->"  # in every page; `dllab report --out` replaces only these
 _NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
 _CSS = """
@@ -346,11 +347,20 @@ def _run_details(run: Run) -> str:
 
 def _page(title: str, body: str) -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n{MARKER}\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="data:,">\n'  # no favicon request
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def is_dllab_page(path: Path) -> bool:
+    """Whether the file at `path` is a page dllab wrote (it carries MARKER near its start)."""
+    try:
+        with open(path, "rb") as f:
+            return MARKER.encode() in f.read(200)
+    except OSError:
+        return False
 
 
 def _write(path: Path, text: str) -> Path:
