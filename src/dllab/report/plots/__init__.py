@@ -9,6 +9,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 - `style`: the shared look (sizes, colours, titled figures, axes, legends, the atomic PNG write)
   and `is_number`, `plain` for values and text read from saved data;
 - `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps);
+- `runs`: `overlaid_runs` (the curves of several runs of one experiment);
 - `charts`: `heatmap`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
 - `images`: `mosaic`, `image_grid`, `animated_gif`;
@@ -20,6 +21,7 @@ from dllab.report.plots.curves import lines, loss_curves
 from dllab.report.plots.diagrams import network_diagram
 from dllab.report.plots.images import animated_gif, image_grid, mosaic
 from dllab.report.plots.points import decision_boundaries, scatter_2d, scatter_panels
+from dllab.report.plots.runs import overlaid_runs
 from dllab.report.plots.style import is_number, plain
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "loss_curves",
     "mosaic",
     "network_diagram",
+    "overlaid_runs",
     "plain",
     "scatter_2d",
     "scatter_panels",
