@@ -10,6 +10,7 @@ import json
 import sys
 import traceback
 from contextlib import contextmanager
+from pathlib import Path
 
 from dllab.errors import DllabError
 
@@ -219,8 +220,6 @@ def cmd_report(args) -> None:
     """Each run's report.html (its problems reading the files also on stderr), then with
     several runs or --out one page over them all; nothing is written when a folder or the page's
     place is wrong."""
-    from pathlib import Path
-
     from dllab.report import read_run, render, render_index
 
     folders = [Path(d) for d in args.dirs]
@@ -240,7 +239,7 @@ def cmd_report(args) -> None:
             print(render_index(folders, index))
 
 
-def check_page_path(path) -> None:
+def check_page_path(path: Path) -> None:
     """A page may be written at `path`: not a folder, not a file dllab did not write, in a
     place that can be written."""
     import os
@@ -248,9 +247,9 @@ def check_page_path(path) -> None:
     from dllab.report.html import is_dllab_page
 
     if path.is_dir():
-        raise DllabError(f"--out {path} is a folder; give the page's file name ({path}/index.html)")
+        raise DllabError(f"{path} is a folder; give the page's file name ({path}/index.html)")
     if path.exists() and not is_dllab_page(path):
-        raise DllabError(f"--out {path} exists and was not written by dllab; choose another --out")
+        raise DllabError(f"{path} exists and was not written by dllab; choose another --out")
     place = next(p for p in [path.parent, *path.parent.parents] if p.exists())  # made if missing
     if not place.is_dir() or not os.access(place, os.W_OK | os.X_OK):
         reason = "not a folder" if not place.is_dir() else "not writable"
