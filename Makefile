@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -c constraints.txt
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test tour-check lint format bench clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest
+
+# The whole tour, then every showcase's claims (the lessons its figures show) checked against
+# its metrics; exit 1 when one does not hold. CI runs it after `make test`.
+tour-check: setup
+	$(BIN)/dllab tour --quick --quiet --check --out "$$(mktemp -d)/tour"
 
 lint: setup
 	$(BIN)/ruff check src tests bench

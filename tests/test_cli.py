@@ -214,3 +214,28 @@ def test_tensorboard_without_the_extra_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
     with pytest.raises(ConfigError, match=r"pip install 'dllab\[tensorboard\]'"):
         TensorBoardLogger("unused")
+
+
+def test_tour_check_says_which_claims_hold_and_exits_1_when_one_does_not(
+    capsys, monkeypatch, tmp_path
+):
+    from dllab.experiments import registry
+    from dllab.experiments.registry import Claim
+    from dllab.experiments.tour import check_claims
+
+    entry = registry.get_experiment("backprop")
+    claims = (
+        Claim("a metric the run wrote", lambda m: m["loss_before"] > 0),
+        Claim("a metric it never wrote", lambda m: m["no_such_metric"] > 0),
+    )
+    monkeypatch.setitem(
+        registry._EXPERIMENTS, "backprop", entry.__class__(**{**entry.__dict__, "claims": claims})
+    )
+    out = tmp_path / "tour"
+    code = main(["tour", "backprop", "--quiet", "--check", "--out", str(out)])
+    assert code == 1
+    text = capsys.readouterr().out
+    assert "holds  backprop" in text and "FAILS  backprop" in text
+    assert [r.holds for r in check_claims([out / "backprop"])] == [True, False]
+    (out / "backprop" / "metrics.json").unlink()  # a run without metrics holds no claim
+    assert not any(r.holds for r in check_claims([out / "backprop"]))

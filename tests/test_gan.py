@@ -113,14 +113,19 @@ def test_a_tiny_gan_trains_without_nan_and_moves_towards_the_data(loss):
         assert distance() < 0.2 * start
 
 
-def test_ema_is_the_moving_average_of_the_generator_weights():
+def test_ema_is_the_running_mean_of_the_generators_then_their_moving_average():
     t = gan_trainer(GANTask(ema_decay=0.75))
     model = t.model
-    before = copy.deepcopy(model.generator.state_dict())
-    t.fit(make_data(32), num_epochs=1, batch_size=32)  # one generator step
-    for name, ema in model.ema_generator.state_dict().items():
-        expected = 0.75 * before[name] + 0.25 * model.generator.state_dict()[name]
-        assert torch.allclose(ema, expected, atol=1e-7), name
+    expected = None
+    for u in range(1, 6):  # one generator step per fit call
+        t.fit(make_data(32), num_epochs=u, batch_size=32)
+        current = copy.deepcopy(model.generator.state_dict())
+        decay = min(0.75, (u - 1) / u)  # 0, 1/2, 2/3, then 0.75: nothing left of the init
+        expected = current if expected is None else {
+            name: decay * expected[name] + (1 - decay) * value for name, value in current.items()
+        }  # fmt: skip
+        for name, ema in model.ema_generator.state_dict().items():
+            assert torch.allclose(ema, expected[name], atol=1e-6), (u, name)
     assert not any(p.requires_grad for p in model.ema_generator.parameters())
 
 

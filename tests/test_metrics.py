@@ -82,3 +82,11 @@ def test_precision_recall_separate_quality_from_coverage():
 def test_entropy_of_a_uniform_histogram_is_log_k():
     assert class_histogram_entropy(torch.arange(100) % 10, 10) == pytest.approx(math.log(10))
     assert class_histogram_entropy(torch.zeros(50), 10) == 0.0
+
+
+def test_sample_diversity_is_one_for_real_data_and_zero_for_one_repeated_image():
+    from dllab.metrics import sample_diversity
+
+    real = torch.rand(200, 1, 8, 8)
+    assert sample_diversity(torch.rand(300, 1, 8, 8), real) == pytest.approx(1.0, abs=0.05)
+    assert sample_diversity(real[:1].repeat(50, 1, 1, 1), real) == 0.0

@@ -48,6 +48,22 @@ def test_each_copy_follows_its_solo_run(optimizer, lr, batch_size, loss):
             torch.testing.assert_close(result.accuracy[:, c], torch.tensor(solo["accuracy"]))
 
 
+def test_with_data_per_copy_each_copy_follows_its_solo_run_on_its_own_data():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(3, 12, 2, generator=g)  # three copies, each with 12 samples of its own
+    y = (X[..., 0] * X[..., 1] > 0).long()  # (3, 12)
+    seeds = [5, 6, 7]
+    result = train_seeds(
+        xor_mlp, seeds, (X, y), loss="bce", lr=0.05, num_epochs=20, batch_size=4,
+        data_per_copy=True,
+    )  # fmt: skip
+    for c, seed in enumerate(seeds):
+        solo = alone(seed, (X[c], y[c]), "adam", 0.05, 20, 4, "bce")
+        torch.testing.assert_close(result.loss[:, c], torch.tensor(solo["loss"]))
+    with pytest.raises(ConfigError, match="2 data sets"):
+        train_seeds(xor_mlp, seeds, (X[:2], y[:2]), loss="bce", data_per_copy=True)
+
+
 def test_epochs_to_solve_and_solved_fraction():
     result = train_seeds(
         xor_mlp, range(12), data.load("xor").train, loss="bce", lr=0.1, num_epochs=300

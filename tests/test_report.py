@@ -159,7 +159,8 @@ def test_mosaic_places_images_nrow_to_a_row():
     assert grid.shape == (3 * 5 - 1, 3 * 6 - 1, 1)
     tiles = np.pad(grid[..., 0], ((0, 1), (0, 1))).reshape(3, 5, 3, 6)[:, :4, :, :5]  # (r,h,c,w)
     assert np.allclose(tiles[0, :, 1], 0.1) and np.allclose(tiles[2, :, 0], 0.6)
-    assert np.allclose(tiles[2, :, 2], 1.0) and np.allclose(grid[4, :, 0], 1.0)  # empty, gutter
+    gutter = plots.images.GUTTER  # grey: apart from black backgrounds and white strokes
+    assert np.allclose(tiles[2, :, 2], gutter) and np.allclose(grid[4, :, 0], gutter)
     rgb = plots.mosaic(np.full((2, 3, 4, 4), 2.0), nrow=8)  # clipped to [0, 1]
     assert rgb.shape == (4, 9, 3) and rgb.max() == 1.0
 

@@ -166,21 +166,6 @@ def test_degradation_reports_the_training_error_of_both_kinds_at_every_depth(qui
     assert all(0 <= v <= 1 for v in m.values())
 
 
-def test_an_error_free_epoch_stays_on_the_log_axis(tmp_path):
-    import numpy as np
-    from PIL import Image
-
-    from dllab.experiments.unit2 import ERROR_FLOOR, training_error_curve
-    from dllab.report import plots
-
-    records = [{"epoch": 1, "accuracy": 0.9}, {"epoch": 2, "accuracy": 1.0}]
-    x, y = training_error_curve(records)
-    assert x == [1, 2] and y[0] == pytest.approx(10.0) and y[1] == ERROR_FLOOR
-    path = plots.lines({"plain-8": (x, y)}, tmp_path / "e.png", "t", "epoch", "%", log_y=True)
-    with Image.open(path) as image:
-        assert np.asarray(image.convert("L")).std() > 0  # drawn, not blank
-
-
 @pytest.mark.parametrize(
     ("name", "variants"),
     [

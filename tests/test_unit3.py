@@ -84,9 +84,9 @@ def test_copy_task_gated_cells_recall_better_than_the_rnn(quick):
 
 def test_vanishing_gradients_and_clipping(quick):
     folder, m = quick("vanishing-gradients")
-    assert m["log10_grad_ratio_rnn_tanh"] < -3  # dL/dh_1 is 1000x smaller than dL/dh_T
-    assert m["log10_grad_ratio_trained_lstm"] > m["log10_grad_ratio_trained_rnn_tanh"] + 2
-    assert m["log10_grad_ratio_trained_gru"] > m["log10_grad_ratio_trained_rnn_tanh"] + 2
+    # At initialisation dL/dh_1 is 1000x smaller than dL/dh_T in every cell; that training
+    # opens the gated cells' path is a claim of the tour's settings (tests/test_tour_claims.py).
+    assert all(m[f"log10_grad_ratio_{k}"] < -3 for k in ("rnn_tanh", "rnn_relu", "lstm", "gru"))
     assert m["diverged_without_clipping"] == 1 and m["divergence_step_without_clipping"] >= 1
     assert m["diverged_with_clipping"] == 0 and m["test_mse_with_clipping"] < 1.0
     assert m["clipped_fraction"] > 0
@@ -94,7 +94,7 @@ def test_vanishing_gradients_and_clipping(quick):
     assert m["clipped_fraction_by_value"] > 0
     assert m["max_grad_norm_clip_by_value"] > 100  # logged before clipping
     names = {p.stem for p in (folder / "figures").glob("*.png")}
-    assert {f"grad_heatmap_{k}" for k in ("rnn_tanh", "rnn_relu", "lstm", "gru")} <= names
+    assert names == {"grad_heatmaps", "grad_vs_time", "exploding"}
 
 
 def test_mnist1d_gru_learns(quick):

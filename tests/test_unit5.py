@@ -70,6 +70,7 @@ def test_ae_vs_gan_table_has_fid_for_every_model_and_recon_for_encoders(metrics)
     m = metrics("ae-vs-gan")
     for key in ("ae", "vae", "gan", "vaegan"):
         assert m[f"classifier_fid_{key}"] > m["real_classifier_fid"] > 0
+        assert 0 <= m[f"diversity_{key}"] < 2
     assert {k for k in m if k.startswith("recon_mse_")} == {
         "recon_mse_ae",
         "recon_mse_vae",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dllab.errors import DllabError
 
+EXIT_CLAIMS_FAIL = 1  # `tour --check`: a lesson did not show
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -83,12 +84,21 @@ def build_parser() -> ArgumentParser:
     )
 
     tour = commands.add_parser("tour", help="run the showcase of every unit and write a page")
+    tour.add_argument(
+        "names", nargs="*", metavar="NAME", help="only these showcases (default: all of them)"
+    )
     size = tour.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="quick configs (default)")
     size.add_argument("--full", action="store_true", help="the default (full) configs")
     tour.add_argument("--out", help="tour folder (default: runs/tour-<timestamp>/)")
     tour.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tour.add_argument("--quiet", action="store_true", help="no progress display")
+    tour.add_argument(
+        "--check",
+        action="store_true",
+        help="then check every run's claims (the lessons its figures show) against its "
+        "metrics; exit 1 when one does not hold",
+    )
     add_threads_option(tour)
 
     report = commands.add_parser("report", help="render run folders to HTML")
@@ -208,12 +218,23 @@ def use_threads(n: int | None) -> None:
         set_threads(n)
 
 
-def cmd_tour(args) -> None:
-    from dllab.experiments.tour import run_tour
+def cmd_tour(args) -> int:
+    from dllab.experiments.tour import SHOWCASE_NAMES, check_claims, run_tour
 
     use_threads(args.threads)
-    index = run_tour(quick=not args.full, out=args.out, device=args.device, quiet=args.quiet)
+    names = tuple(args.names) or SHOWCASE_NAMES
+    index = run_tour(
+        quick=not args.full, out=args.out, device=args.device, quiet=args.quiet, names=names
+    )
     print(f"tour: {index}")
+    if not args.check:
+        return 0
+    results = check_claims([index.parent / name for name in names])
+    for result in results:
+        print(f"  {'holds' if result.holds else 'FAILS':<6} {result.experiment:<30} {result.claim}")
+    failed = sum(not result.holds for result in results)
+    print(f"{len(results) - failed} of {len(results)} claims hold")
+    return EXIT_CLAIMS_FAIL if failed else 0
 
 
 def cmd_report(args) -> None:
@@ -280,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     succeeded = False
     try:
         args = build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args) or 0
         succeeded = True
     except DllabError as error:
         if debug:
@@ -294,4 +315,4 @@ def main(argv: list[str] | None = None) -> int:
             from dllab.engine import distributed
 
             distributed.teardown(wait=succeeded)
-    return 0
+    return code

@@ -83,6 +83,14 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict
     return {"precision": precision.item(), "recall": recall.item()}
 
 
+def sample_diversity(samples: torch.Tensor, real: torch.Tensor) -> float:
+    """Mean pairwise distance between samples (N, ...) over the same for real data (M, ...):
+    about 1 when generated samples differ from one another as much as real ones do, near 0 when
+    they are copies of one image (mode collapse), which FID alone can hide."""
+    spread = torch.pdist(samples.flatten(1).double()).mean()
+    return float(spread / torch.pdist(real.flatten(1).double()).mean())
+
+
 def class_histogram_entropy(predictions: torch.Tensor, num_classes: int) -> float:
     """Entropy (nats) of the histogram of predicted classes (N,): log K when all K are equal.
 

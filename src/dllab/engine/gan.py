@@ -230,7 +230,7 @@ class GANTask(Task):
         if (trainer.step + 1) % self.n_critic == 0:
             loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
             trainer.backward_step(loss_g, optimizer="generator")
-            self.update_ema(model)
+            self.update_ema(model, updates=(trainer.step + 1) // self.n_critic)
         else:
             with torch.no_grad():
                 loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
@@ -238,12 +238,20 @@ class GANTask(Task):
         return {"loss": loss_d.detach(), "loss_g": loss_g.detach(), **logs, **logs_g}
 
     @torch.no_grad()
-    def update_ema(self, model: GAN) -> None:
-        """θ_ema ← βθ_ema + (1-β)θ for parameters; buffers (batch-norm statistics) are copied."""
+    def update_ema(self, model: GAN, updates: int) -> None:
+        """θ_ema ← βθ_ema + (1-β)θ for parameters; buffers (batch-norm statistics) are copied.
+
+        β is min(ema_decay, (u - 1) / u) at the u-th generator update: a plain running mean of
+        the generators seen until the moving average takes over, so that no weight stays on the
+        untrained initial generator (with β = 0.999 throughout, 45% of it would remain after
+        800 updates, and a short run would sample noise). Long runs are unchanged: the first
+        thousand generators weigh 0.999^n by the end either way.
+        """
         if model.ema_generator is None:
             return
+        decay = min(self.ema_decay, (updates - 1) / updates) if updates > 0 else 0.0
         for ema, current in zip(model.ema_generator.parameters(), model.generator.parameters()):
-            ema.lerp_(current, 1 - self.ema_decay)
+            ema.lerp_(current, 1 - decay)
         for ema, current in zip(model.ema_generator.buffers(), model.generator.buffers()):
             ema.copy_(current)
 

@@ -71,13 +71,16 @@ def train_seeds(
     batch_size: int | None = None,
     solved_at: float = 1.0,
     device: str | torch.device = "cpu",
+    data_per_copy: bool = False,
 ) -> SeedsResult:
     """Train one copy of `build()` per seed, all in one vectorised loop.
 
     Args:
         build: makes the model; called once per seed right after `seed_everything(seed)`.
         seeds: one per copy; each also fixes that copy's data order, as `Trainer(seed=...)`.
-        train_data: (X, y) tensors or arrays, shared by every copy.
+        train_data: (X, y) tensors or arrays, shared by every copy; with `data_per_copy`, one
+            set per copy stacked on a first axis, X (C, N, ...) and y (C, N) (e.g. several
+            random training subsets of one size).
         loss, optimizer, lr, weight_decay: as for `Trainer` (loss by name).
         batch_size: None for full-batch gradient descent.
         solved_at: the training accuracy that counts as solving the task.
@@ -93,6 +96,10 @@ def train_seeds(
     device = resolve_device(device)
     _, loss_fn = resolve("loss", loss, LOSSES)
     X, y = (t.to(device) for t in as_tensors(train_data))
+    if data_per_copy and (len(X) != len(seeds) or len(y) != len(seeds)):
+        raise ConfigError(f"data_per_copy: {len(seeds)} copies but {len(X)} data sets")
+    if not data_per_copy:  # every copy sees the same samples, each in its own order
+        X, y = X.expand(len(seeds), *X.shape), y.expand(len(seeds), *y.shape)
     models = []
     for seed in seeds:
         seed_everything(seed)
@@ -108,12 +115,13 @@ def train_seeds(
     step = vmap(copy_step, randomness="different")
     opt = make_optimizer(optimizer, params.values(), lr, weight_decay)
     generators = [torch.Generator().manual_seed(s) for s in seeds]
-    N = len(X)
+    N = X.shape[1]
     B = N if batch_size is None else min(batch_size, N)
+    copies = torch.arange(len(seeds), device=device)[:, None]  # (C, 1)
     losses, accuracies = [], []
     for _ in range(num_epochs):
         perms = torch.stack([torch.randperm(N, generator=g) for g in generators]).to(device)
-        X_epoch, y_epoch = X[perms], y[perms]  # (C, N, ...): each copy's own order
+        X_epoch, y_epoch = X[copies, perms], y[copies, perms]  # (C, N, ...): each copy's order
         sums = torch.zeros(2, len(seeds), device=device)
         for start in range(0, N, B):
             X_b, y_b = X_epoch[:, start : start + B], y_epoch[:, start : start + B]
@@ -139,3 +147,16 @@ def first_epoch_reaching(table: torch.Tensor, level: float) -> torch.Tensor:
     reached = table >= level - 1e-6
     first = reached.float().argmax(0) + 1  # argmax finds the first True
     return torch.where(reached.any(0), first, torch.zeros_like(first))
+
+
+@torch.no_grad()
+def copy_test_errors(build: Callable[[], nn.Module], params: dict, test) -> list[float]:
+    """The classification error on `test` = (X, y) of every copy of stacked `params`
+    ({name: (C, ...)}, a `SeedsResult`'s), each loaded into a model from `build()`."""
+    X, y = as_tensors(test)
+    model = build().eval()
+    errors = []
+    for c in range(len(next(iter(params.values())))):
+        model.load_state_dict({name: value[c] for name, value in params.items()})
+        errors.append((model(X).argmax(-1) != y).float().mean().item())
+    return errors

@@ -1,6 +1,7 @@
 """Experiments: the registry, the runner, and one module per syllabus unit."""
 
 from dllab.experiments.registry import (
+    Claim,
     Experiment,
     Reference,
     experiment,
@@ -10,6 +11,7 @@ from dllab.experiments.registry import (
 from dllab.experiments.runner import Run, run_experiment
 
 __all__ = [
+    "Claim",
     "Experiment",
     "Reference",
     "Run",

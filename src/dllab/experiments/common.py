@@ -1,6 +1,8 @@
 """Pieces that several experiments compose: train a classifier, decision-boundary grids,
 confusion matrices and their figure, and the classifier whose features score generated images."""
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -79,10 +81,14 @@ def class_probabilities(logits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits, dim=-1).numpy()
 
 
-def boundary_panel(trainer: Trainer, X: torch.Tensor, y: torch.Tensor, title: str) -> dict:
-    """One panel for `plots.decision_boundaries`: the model's class regions and the data."""
+def boundary_panel(
+    predict: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, y: torch.Tensor, title: str
+) -> dict:
+    """One panel for `plots.decision_boundaries`: the class regions of `predict` (points (N, 2)
+    -> logits, e.g. `trainer.predict`) and the data."""
     xx, yy, points = grid_over(X)
-    probs = class_probabilities(trainer.predict(points))
+    with torch.no_grad():
+        probs = class_probabilities(predict(points))
     return {"title": title, "xx": xx, "yy": yy, "probs": probs, "X": X.numpy(), "y": y.numpy()}
 
 

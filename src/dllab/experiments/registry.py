@@ -26,6 +26,22 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A lesson the experiment's metrics must show: `holds(metrics)` is True at its tour
+    settings and in full runs (`dllab tour --check` asserts it; a run where it does not hold,
+    a quick one typically, says so). A metric the run did not produce makes it not hold."""
+
+    text: str  # the lesson as a sentence, e.g. "ResNet-56 trains better than plain-56"
+    holds: Callable[[dict[str, float]], bool]
+
+    def check(self, metrics: dict[str, float]) -> bool:
+        try:
+            return bool(self.holds(metrics))
+        except (KeyError, ZeroDivisionError):
+            return False
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     unit: int
@@ -37,6 +53,7 @@ class Experiment:
     references: dict[str, Reference] = field(default_factory=dict)
     implements: tuple[str, ...] = ()  # modules/classes that implement the topics
     headline: tuple[str, ...] = ()  # the metrics the tour's summary shows, side by side
+    claims: tuple[Claim, ...] = ()  # the lessons its metrics must show (tour --check)
 
     @property
     def description(self) -> str:
@@ -74,6 +91,7 @@ def experiment(
     references: dict[str, Reference] | None = None,
     implements: tuple[str, ...] = (),
     headline: str | tuple[str, ...] = (),
+    claims: tuple[Claim, ...] = (),
 ) -> Callable:
     """Register `fn(cfg, run) -> metrics` as experiment `name`."""
     unknown = [t for t in topics if t not in TOPICS[unit]]
@@ -96,6 +114,7 @@ def experiment(
             references or {},
             implements,
             (headline,) if isinstance(headline, str) else tuple(headline),
+            tuple(claims),
         )
         validate(entry.default_config())
         validate(entry.quick_config())

@@ -66,6 +66,7 @@ class Run:
     checkpoint_interval_s: float = 10.0  # least time between two `last` checkpoints of a model
     config: dict | None = None  # the experiment's config, saved in every checkpoint
     speed: dict = field(default_factory=dict)  # Trainer speed options for every model (compile...)
+    losses: dict = field(default_factory=dict)  # model name -> its named loss, for the report
 
     def figure(self, name: str, suffix: str = ".png") -> Path:
         """The path for figure `name` in the run's figures/ folder (rank 0), or in a scratch
@@ -91,7 +92,7 @@ class Run:
         if checkpoint:
             interval = self.checkpoint_interval_s
             callbacks.append(ModelCheckpoint(self.checkpoints(name), min_interval_s=interval))
-        return Trainer(
+        trainer = Trainer(
             model,
             device=self.device,
             seed=derive_seed(self.seed, name),
@@ -101,6 +102,8 @@ class Run:
             callbacks=callbacks,
             **{**self.speed, **kwargs},
         )
+        self.losses[name] = getattr(trainer.task, "loss_name", None)
+        return trainer
 
     def checkpoints(self, name: str) -> Path:
         return self.folder / "checkpoints" / name
@@ -212,6 +215,7 @@ def run_experiment(
     try:
         seed_everything(seed)
         metrics = check_metrics(name, exp.fn(config, run))
+        meta["losses"] = run.losses
     except KeyboardInterrupt:
         if main:
             _finish(folder, meta, started, "interrupted", "stopped by Ctrl-C")

@@ -3,9 +3,11 @@
 `--quick` (the default, `make demo`) runs each showcase with its quick config plus the settings
 below, chosen so that every result teaches its lesson and the whole tour fits in 10 minutes on
 a 2-core CPU; `--full` runs the default configs. One experiment failing is recorded on the page
-and in the summary; the others still run.
+and in the summary; the others still run. `check_claims` reads each run's metrics and says
+which of its experiment's claims (the lessons its figures show) hold: `dllab tour --check`.
 """
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -36,14 +38,28 @@ SHOWCASE = (
     Showcase("mnist1d-mlp", ("num_epochs=60",), 5),
     # II: convolution, pooling, normalization, augmentation, ResNet degradation, filters
     Showcase("mnist1d-cnn", ("num_epochs=12", "width=16", "mlp_epochs=40"), 8),
-    Showcase("pooling", ("num_epochs=6", "channels=(16,32)"), 5),
-    Showcase("normalization", ("num_epochs=10", "channels=(16,32)"), 6),
+    Showcase("pooling", ("num_epochs=6", "channels=(16,32)", "seeds=3"), 13),
+    Showcase("normalization", ("num_epochs=8", "channels=(16,32)", "seeds=3"), 16),
     Showcase("augment-gallery", (), 1),
-    Showcase("degradation", ("depths=(8,20,56)", "width=8", "num_epochs=4"), 18),
+    Showcase(
+        "degradation",
+        ("depths=(8,20,56)", "width=8", "num_train=1000", "num_epochs=30"),
+        45,
+    ),
     Showcase("feature-maps", ("num_epochs=10",), 3),
     # III: BPTT, vanishing gradients and clipping, LSTM/GRU memory, bidirectional, seq2seq
     Showcase("bptt", (), 2),
-    Showcase("vanishing-gradients", (), 6),
+    Showcase(
+        "vanishing-gradients",
+        (
+            "num_hiddens=64",
+            "num_train=4000",
+            "num_epochs=5",
+            "record_every=10",
+            "explode_epochs=5",
+        ),
+        28,
+    ),
     Showcase("adding-problem", ("T=50", "num_hiddens=64", "num_train=5000", "batch_size=64"), 11),
     Showcase("bidirectional", ("data.max_chars=100000", "num_hiddens=64", "num_epochs=5"), 10),
     Showcase("seq2seq", (), 2),
@@ -62,8 +78,12 @@ SHOWCASE = (
     # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
     Showcase("gan-2d", ("data.n=40000", "num_epochs=20", "compare=false"), 34),
     Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
-    Showcase("dcgan", ("num_epochs=30", "classifier_epochs=10", "num_samples=500"), 7),
-    Showcase("generative-vs-discriminative", (), 2),
+    Showcase("dcgan", ("num_epochs=60", "classifier_epochs=10", "num_samples=500"), 14),
+    Showcase(
+        "generative-vs-discriminative",
+        ("sizes=(10,20,50,100,200,500,1257)", "repeats=5", "num_epochs=150"),
+        12,
+    ),
     Showcase("pixelcnn", ("num_epochs=15",), 4),
     # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
     Showcase(
@@ -74,7 +94,11 @@ SHOWCASE = (
     Showcase("denoising", ("num_epochs=25",), 5),
     Showcase("vae", ("num_epochs=30",), 4),
     Showcase("aae", ("num_epochs=25",), 5),
-    Showcase("ae-vs-gan", (), 4),
+    Showcase(
+        "ae-vs-gan",
+        ("num_epochs=40", "gan_epochs=150", "classifier_epochs=10", "num_samples=500"),
+        30,
+    ),
 )
 SHOWCASE_NAMES = tuple(stop.name for stop in SHOWCASE)
 
@@ -119,6 +143,35 @@ def run_tour(
             print(f"  {stop.name} failed: {error}", file=sys.stderr)
         done_seconds += stop.seconds
     return render_index(folders, root / "index.html", title="dllab tour")
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim of one tour run, and whether the run's saved metrics show it."""
+
+    experiment: str
+    claim: str
+    holds: bool
+
+
+def check_claims(folders: list[Path]) -> list[ClaimResult]:
+    """Every claim of every run's experiment, checked against its metrics.json; a run that
+    failed, or left no readable metrics, holds none of its claims."""
+
+    results = []
+    for folder in folders:
+        name = folder.name
+        try:
+            metrics = json.loads((folder / "metrics.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            metrics = None
+        claims = get_experiment(name).claims
+        if metrics is None:
+            results += [ClaimResult(name, claim.text, False) for claim in claims]
+            results.append(ClaimResult(name, "the run finished and saved its metrics", False))
+            continue
+        results += [ClaimResult(name, claim.text, claim.check(metrics)) for claim in claims]
+    return results
 
 
 def _showcase(name: str) -> Showcase:

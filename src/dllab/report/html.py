@@ -15,6 +15,7 @@ from urllib.parse import quote
 from dllab.atomic import write_atomic
 from dllab.errors import DataError
 from dllab.report import plots
+from dllab.report.plots.glossary import LOSS_UNITS
 
 UNITS = {
     1: ("I", "Feed-forward networks"),
@@ -44,7 +45,7 @@ code{background:#f1f3f5;padding:0 .25rem;border-radius:3px;font-size:.9em}
 .warn{border-left:6px solid #d89b00;background:#fff6dc;padding:.5rem 1rem;margin:.8rem 0}
 .warn ul{margin:.2rem 0;padding-left:1.2rem}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1rem}
-.card .figures{grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:.7rem}
+.card .figures{grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:.7rem}
 figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:.5rem;background:#fff}
 figure img{width:100%;height:auto;display:block}
 img[src$=".gif"]{image-rendering:pixelated}
@@ -179,9 +180,18 @@ def _draw_training_curves(run: Run) -> None:
     metrics, x = _curve_choice(run.history)
     if metrics:
         title = f"Training curves: {plots.plain(run.title)}"
-        plots.loss_curves(run.history, run.dir / CURVES, title, metrics, x=x)
+        units = {"loss": _loss_unit(run)} if _loss_unit(run) else {}
+        plots.loss_curves(run.history, run.dir / CURVES, title, metrics, x=x, units=units)
     else:  # no history (any more): no stale curves either
         (run.dir / CURVES).unlink(missing_ok=True)
+
+
+def _loss_unit(run: Run) -> str | None:
+    """What the runs' shared loss measures ("cross-entropy (nats)"), when its models agree."""
+
+    losses = run.config.get("losses")
+    named = set(losses.values()) if isinstance(losses, dict) else set()
+    return LOSS_UNITS.get(named.pop()) if len(named) == 1 else None
 
 
 # ---- HTML pieces: every function returns markup with all text already escaped ----

@@ -61,7 +61,9 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
             metrics[f"scratch_perceptron_{gate}_accuracy"] = scratch_accuracy(net, table.test)
         panels.append(
             boundary_panel(
-                trainer, *table.train, f"perceptron, {gate.upper()}: accuracy {accuracy:.2f}"
+                trainer.predict,
+                *table.train,
+                f"perceptron, {gate.upper()}: accuracy {accuracy:.2f}",
             )
         )
     for gate in ("xor", "xnor"):
@@ -91,7 +93,7 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
             metrics[f"scratch_mlp_{gate}_solved_fraction"] = sum(solved) / len(solved)
         panels.append(
             boundary_panel(
-                best,
+                best.predict,
                 *table.train,
                 f"2-{cfg.num_hiddens}-1 MLP, {gate.upper()}: accuracy {accuracy:.2f}",
             )

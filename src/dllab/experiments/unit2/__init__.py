@@ -23,7 +23,7 @@ from dllab.experiments.unit2 import transfer  # noqa: F401
 from dllab.experiments.unit2 import cifar  # noqa: F401
 
 # isort: on
-from dllab.experiments.unit2.mnist1d import ERROR_FLOOR, shifted_logits, training_error_curve
+from dllab.experiments.unit2.mnist1d import shifted_logits
 from dllab.experiments.unit2.transfer import Frozen
 
-__all__ = ["ERROR_FLOOR", "Frozen", "shifted_logits", "training_error_curve"]
+__all__ = ["Frozen", "shifted_logits"]

@@ -1,13 +1,16 @@
 """One building block varied at a time in the digits CNN, the rest equal: pooling (max, average,
 min, global), activation functions, dropout (Srivastava et al. 2014) and normalization
-(batch, layer, instance, group); test error, train-test gap and curves per variant."""
+(batch, layer, instance, group); test error over several runs, train-test gap and curves per
+variant."""
 
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from dllab import data
 from dllab.config import param
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.vision import (
     fit_classifier,
@@ -18,59 +21,77 @@ from dllab.report import plots
 
 @dataclass
 class VariantsConfig:
-    num_epochs: int = param(20, ge=1)  # epochs per variant
+    num_epochs: int = param(20, ge=1)  # epochs of every variant
     batch_size: int = param(32, ge=1)  # digits per step
-    optimizer: Literal["sgd", "momentum", "adam"] = "adam"  # the same for every variant
-    lr: float = param(1e-3, gt=0)  # learning rate of that optimizer
+    optimizer: Literal["sgd", "momentum", "adam"] = "adam"  # the optimizer of every variant
+    lr: float = param(1e-3, gt=0)  # its learning rate
     channels: tuple[int, ...] = param((32, 64), ge=1)  # widths of the digits CNN's blocks
     num_train: int = param(0, ge=0)  # training digits per class (0: all 1257 digits)
+    seeds: int = param(3, ge=1)  # runs per variant (initialisation and data order): mean ± std
 
 
-def _compare(cfg: VariantsConfig, run: Run, option: str, values: dict, what: str) -> dict:
+def _compare(
+    cfg: VariantsConfig, run: Run, option: str, values: dict, what: str, gap: bool = False
+) -> dict:
     """One digits CNN (`cnn` in the registry) per value of its `option` (label -> value), the
-    rest equal: test accuracy and train-test gap per variant, curves of training loss and
-    validation accuracy, bars of test error and of the gap; `test_accuracy` is the first
-    variant's."""
+    rest equal, each trained `cfg.seeds` times: test accuracy and train-test gap per variant
+    (means, with `_std` over seeds), curves of training loss and validation accuracy (mean ±
+    std), bars of test error with their spread and, with `gap`, of the train-test gap;
+    `test_accuracy` is the first variant's."""
     digits = data.load("digits")
     if cfg.num_train:
         digits = subset(digits, tuple(range(10)), cfg.num_train)
     metrics, losses, val = {}, {}, {}
     for label, value in values.items():
         kwargs = {"in_channels": 1, "channels": cfg.channels, option: value}
-        trainer, test = fit_classifier(
-            run, label, run.model(f"{option}-{label}", "cnn", **kwargs), digits,
-            num_epochs=cfg.num_epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
-            lr=cfg.lr,
-        )  # fmt: skip
-        train = trainer.evaluate(digits.train)
-        metrics[f"test_accuracy_{label}"] = test["accuracy"]
-        metrics[f"train_test_gap_{label}"] = train["accuracy"] - test["accuracy"]
-        epochs = trainer.history.epochs
-        losses[label] = ([r["epoch"] for r in epochs], [r["loss"] for r in epochs])
-        val[label] = ([r["epoch"] for r in epochs], [r["val_accuracy"] for r in epochs])
+        tests, gaps, curves = [], [], []
+        for seed in range(cfg.seeds):
+            name = label if seed == 0 else f"{label}-seed{seed}"
+            model = run.model(f"{option}-{name}", "cnn", **kwargs)
+            trainer, test = fit_classifier(
+                run, name, model, digits, num_epochs=cfg.num_epochs, batch_size=cfg.batch_size,
+                optimizer=cfg.optimizer, lr=cfg.lr,
+            )  # fmt: skip
+            tests.append(test["accuracy"])
+            gaps.append(trainer.evaluate(digits.train)["accuracy"] - test["accuracy"])
+            curves.append([(r["loss"], r["val_accuracy"]) for r in trainer.history.epochs])
+        metrics[f"test_accuracy_{label}"] = float(np.mean(tests))
+        metrics[f"test_accuracy_std_{label}"] = float(np.std(tests))
+        metrics[f"train_test_gap_{label}"] = float(np.mean(gaps))
+        curves = np.array(curves)  # (seeds, epochs, 2)
+        epochs = np.arange(1, curves.shape[1] + 1)
+        mean, std = curves.mean(0), curves.std(0)  # (epochs, 2)
+        shown = plots.words(label)
+        losses[shown] = plots.Line(epochs, mean[:, 0], std[:, 0] if cfg.seeds > 1 else None)
+        val[shown] = plots.Line(epochs, mean[:, 1], std[:, 1] if cfg.seeds > 1 else None)
     metrics["test_accuracy"] = metrics[f"test_accuracy_{next(iter(values))}"]
+    spread = f", mean ± std of {cfg.seeds} runs" if cfg.seeds > 1 else ""
     plots.lines(
-        losses, run.figure("training_loss"), f"Training loss by {what}", "epoch",
-        "training loss (cross-entropy, epoch mean)", log_y=True,
+        losses, run.figure("training_loss"), f"Training loss by {what}{spread}", "epoch",
+        "training loss (cross-entropy, nats; epoch mean)", log_y=True,
     )  # fmt: skip
     plots.lines(
-        val, run.figure("val_accuracy"), f"Validation accuracy by {what}", "epoch",
+        val, run.figure("val_accuracy"), f"Validation accuracy by {what}{spread}", "epoch",
         "validation accuracy",
     )  # fmt: skip
     plots.bars(
-        {label: 100 * (1 - metrics[f"test_accuracy_{label}"]) for label in values},
-        run.figure("test_error"), f"Test error by {what} (digits CNN; lower is better)",
+        {plots.words(k): 100 * (1 - metrics[f"test_accuracy_{k}"]) for k in values},
+        run.figure("test_error"),
+        f"Test error by {what} on the digits CNN (lower is better{spread})",
         "test error (%)",
-    )  # fmt: skip
-    plots.bars(
-        {label: 100 * metrics[f"train_test_gap_{label}"] for label in values},
-        run.figure("train_test_gap"),
-        f"Over-fitting by {what}: training minus test accuracy", "train - test accuracy (points)",
-    )  # fmt: skip
+        errors={plots.words(k): 100 * metrics[f"test_accuracy_std_{k}"] for k in values},
+    )
+    if gap:
+        plots.bars(
+            {plots.words(k): 100 * metrics[f"train_test_gap_{k}"] for k in values},
+            run.figure("train_test_gap"),
+            f"Over-fitting by {what}: training minus test accuracy{spread}",
+            "train - test accuracy (points)",
+        )
     return metrics
 
 
-VARIANTS_QUICK = {"num_epochs": 1, "channels": (8, 16)}
+VARIANTS_QUICK = {"num_epochs": 1, "channels": (8, 16), "seeds": 1}
 POOLINGS = {"max": "max", "avg": "avg", "min": "min", "global": None}  # global: the head alone
 
 
@@ -95,6 +116,15 @@ class NormConfig(VariantsConfig):
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.pool", "dllab.nn.MinPool", "dllab.nn.GlobalPool"),
     headline=("test_accuracy_max", "test_accuracy_min", "test_accuracy_global"),
+    claims=(
+        Claim(
+            "max pooling beats min pooling by more than their runs' spread",
+            lambda m: (
+                m["test_accuracy_max"] - m["test_accuracy_min"]
+                > m["test_accuracy_std_max"] + m["test_accuracy_std_min"]
+            ),
+        ),
+    ),
 )
 def pooling(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The same digits CNN with 2x2 max, average or min pooling after each block, or none
@@ -136,7 +166,7 @@ def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     dropping units at random during training keeps the network from memorising, so training
     accuracy falls towards test accuracy (`train_test_gap_*`)."""
     rates = {"p0": 0.0, "p0.25": 0.25, "p0.5": 0.5}
-    return _compare(cfg, run, "dropout", rates, "dropout probability")
+    return _compare(cfg, run, "dropout", rates, "dropout probability", gap=True)
 
 
 @experiment(
@@ -148,6 +178,15 @@ def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     quick=VARIANTS_QUICK,
     implements=("dllab.nn.norm",),
     headline=("test_accuracy_none", "test_accuracy_batch"),
+    claims=(
+        Claim(
+            "under plain SGD, batch normalization beats none by more than their runs' spread",
+            lambda m: (
+                m["test_accuracy_batch"] - m["test_accuracy_none"]
+                > m["test_accuracy_std_batch"] + m["test_accuracy_std_none"]
+            ),
+        ),
+    ),
 )
 def normalization(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     """The digits CNN with no normalization or batch (Ioffe & Szegedy, 2015), layer (Ba et al.,

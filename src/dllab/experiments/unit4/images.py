@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -14,12 +15,13 @@ from dllab.config import param
 from dllab.engine import GAN, GANTask, SampleSnapshots
 from dllab.errors import ConfigError
 from dllab.experiments.common import classifier_features, scoring_classifier, train_classifier
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
     class_histogram_entropy,
     feature_frechet_distance,
     precision_recall,
+    sample_diversity,
 )
 from dllab.report import plots
 
@@ -93,32 +95,43 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> di
     z_shown = torch.cat([z_shown, F.one_hot(shown, 10).float()], 1) if conditional else z_shown
     model, snapshots = _train_digit_gan(cfg, run, digits, conditional, z_shown)
     fake = model.sample(model.noise(cfg.num_samples, labels if conditional else None))
+    X_test, y_test = digits.test
     metrics = {
         "classifier_test_accuracy": classifier_accuracy,
-        **image_scores(classifier, digits.test[0], fake, digits.train[0]),
+        **image_scores(classifier, X_test, fake, digits.train[0]),
+        "diversity": sample_diversity(fake, X_test),
     }
     _, predicted = classifier_features(classifier, fake)
-    kind = "conditional GAN" if conditional else "GAN"
+    name = _model_name(cfg, conditional)
     if conditional:
         correct = (predicted == labels).float()
         metrics["generated_class_accuracy"] = correct.mean().item()
+        metrics["within_class_diversity"] = float(
+            np.mean([sample_diversity(fake[labels == k], X_test[y_test == k]) for k in range(10)])
+        )
         per_class = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
             labels, minlength=10
         )
         plots.bars(
             {f"digit {k}": v for k, v in enumerate(per_class.tolist())},
             run.figure("class-accuracy"),
-            "Classifier accuracy on generated digits of each requested class",
+            "The classifier reads the requested digit in the generated ones",
             "fraction classified as requested",
             reference=(classifier_accuracy, "classifier on real test digits"),
         )
+        rows = [str(k) for k in range(10)]
+        shown_images = snapshots.samples[-1]
+    else:
+        rows = ["real", "generated", "", "", "", ""]
+        shown_images = torch.cat([X_test[:10], snapshots.samples[-1][:50]])
     plots.image_grid(
-        snapshots.samples[-1].numpy(),
+        shown_images.numpy(),
         run.figure("samples"),
-        f"{kind} samples after {cfg.num_epochs} epochs"
-        + (" (row k: requested digit k)" if conditional else " (fixed noise)"),
+        f"{name} after {cfg.num_epochs} epochs: classifier FID {metrics['classifier_fid']:.1f} "
+        f"(real digits {metrics['real_classifier_fid']:.1f})"
+        + (", row k asks for digit k" if conditional else ", real test digits on top"),
         nrow=10,
-        row_labels=[str(k) for k in range(10)] if conditional else None,
+        row_labels=rows,
     )
     scale = max(1, 24 // digits.train[0].shape[-1])  # 8x8 digits drawn 3x larger
     frames = [plots.mosaic(s.numpy(), nrow=10) for s in snapshots.samples]  # (H, W, C)
@@ -128,6 +141,30 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> di
     )
     return metrics
 
+
+def _model_name(cfg: DigitsGanConfig, conditional: bool) -> str:
+    """What the figures call the model: its real name, not "GAN" for every one."""
+    loss = {"wgan_gp": "WGAN-GP", "minimax": "minimax GAN"}.get(cfg.loss)
+    if conditional:
+        return f"Conditional {loss or 'GAN'} samples"
+    kind = "DCGAN" if cfg.architecture == "dcgan" else f"MLP {loss or 'GAN'}"
+    return f"{kind} samples"
+
+
+IMAGE_GAN_CLAIMS = (
+    Claim(
+        "its samples differ from one another (diversity at least 0.6 of the real digits')",
+        lambda m: m["diversity"] > 0.6,
+    ),
+    Claim(
+        "its samples look like digits: classifier FID under 10x that of real digits",
+        lambda m: m["classifier_fid"] < 10 * m["real_classifier_fid"],
+    ),
+    Claim(
+        "it draws every digit: the predicted classes' entropy is over 90% of log 10",
+        lambda m: m["class_entropy"] > 0.9 * m["max_class_entropy"],
+    ),
+)
 
 GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200, "snapshots": 2}
 
@@ -141,6 +178,7 @@ GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200,
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.models.gan.gan_generator_digits", "dllab.metrics.frechet_distance"),
     headline=("real_classifier_fid", "classifier_fid"),
+    claims=IMAGE_GAN_CLAIMS,
 )
 def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     """An MLP generator and discriminator (Goodfellow et al., 2014) on the 1257 training digits.
@@ -161,6 +199,13 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.engine.gan.GAN.condition",),
     headline=("generated_class_accuracy", "classifier_fid"),
+    claims=(
+        *IMAGE_GAN_CLAIMS,
+        Claim(
+            "it draws the digit asked for: 90% of its samples are read as the requested class",
+            lambda m: m["generated_class_accuracy"] > 0.9,
+        ),
+    ),
 )
 def cgan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     """Mirza & Osindero (2014): the one-hot label is appended to the generator's noise and to
@@ -215,6 +260,7 @@ def load_gan_images(spec: GanImages) -> data.Dataset:
     quick=GAN_DIGITS_QUICK,
     implements=("dllab.models.dcgan.DCGANGenerator", "dllab.models.dcgan.DCGANDiscriminator"),
     headline=("real_classifier_fid", "classifier_fid"),
+    claims=IMAGE_GAN_CLAIMS,
 )
 def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
     """Radford et al. (2016) made GANs train reliably on images with a few rules: strided

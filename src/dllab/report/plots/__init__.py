@@ -6,33 +6,40 @@ no backend is selected, no global state is touched, no window opens, and threads
 
 One module per kind of figure; `from dllab.report import plots` then `plots.lines(...)`:
 
-- `style`: the shared look (sizes, colours, titled figures, axes, legends, the atomic PNG write)
-  and `is_number`, `plain` for values and text read from saved data;
-- `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps);
+- `style`: the shared look (one size family, titled figures, axes, ticks, legends, the atomic
+  PNG write) and `is_number`, `plain` for values and text read from saved data;
+- `palette`: one colour per method or model, the same in every figure (`colors_for`);
+- `glossary`: words for the keys code uses (`words("loss_d")` is "discriminator loss");
+- `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps,
+  one `Line` per series) and `line_panels` (the same, side by side);
 - `runs`: `overlaid_runs` (the curves of several runs of one experiment);
-- `charts`: `heatmap`, `bars`, `grouped_bars`, `histograms`;
+- `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
 - `images`: `mosaic`, `image_grid`, `animated_gif`;
 - `diagrams`: `network_diagram`.
 """
 
-from dllab.report.plots.charts import bars, grouped_bars, heatmap, histograms
-from dllab.report.plots.curves import lines, loss_curves
+from dllab.report.plots.charts import bars, grouped_bars, heatmap, heatmap_grid, histograms
+from dllab.report.plots.curves import Line, line_panels, lines, loss_curves
 from dllab.report.plots.diagrams import network_diagram
+from dllab.report.plots.glossary import words
 from dllab.report.plots.images import animated_gif, image_grid, mosaic
 from dllab.report.plots.points import decision_boundaries, scatter_2d, scatter_panels
 from dllab.report.plots.runs import overlaid_runs
 from dllab.report.plots.style import is_number, plain
 
 __all__ = [
+    "Line",
     "animated_gif",
     "bars",
     "decision_boundaries",
     "grouped_bars",
     "heatmap",
+    "heatmap_grid",
     "histograms",
     "image_grid",
     "is_number",
+    "line_panels",
     "lines",
     "loss_curves",
     "mosaic",
@@ -41,4 +48,5 @@ __all__ = [
     "plain",
     "scatter_2d",
     "scatter_panels",
+    "words",
 ]

@@ -1,6 +1,7 @@
 """Charts of values by category or bin: a matrix as colour (`heatmap`, e.g. a confusion
-matrix or |dL/dh_t| over time and training), labelled bars (`bars`, `grouped_bars`) and
-overlaid histograms (`histograms`)."""
+matrix; `heatmap_grid`, several matrices on one colour scale, e.g. |dL/dh_t| over time and
+training for each recurrent cell), labelled bars (`bars`, `grouped_bars`, with error bars and
+published numbers beside ours) and overlaid histograms (`histograms`)."""
 
 import os
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,8 @@ import numpy as np
 from matplotlib.colors import LogNorm, to_rgba
 from matplotlib.ticker import MaxNLocator
 
-from dllab.report.plots.style import COLORS, _category_axis, _figure, _save, _style
+from dllab.report.plots.palette import NEUTRAL, PUBLISHED, color_of, colors_for
+from dllab.report.plots.style import _category_axis, _figure, _save, _style, legend_beside
 
 
 def heatmap(
@@ -26,7 +28,7 @@ def heatmap(
     origin: str = "lower",
     annotate: bool = False,
 ) -> Path:
-    """A (rows, cols) matrix as colour, e.g. |dL/dh_t| with time t across and training step up.
+    """A (rows, cols) matrix as colour, e.g. a confusion matrix.
 
     Args:
         log: logarithmic colour scale; values <= 0 are left blank.
@@ -37,22 +39,13 @@ def heatmap(
     """
 
     matrix = np.asarray(matrix, dtype=float)  # (rows, cols)
-    x = np.arange(matrix.shape[1]) if x is None else np.asarray(x, dtype=float)
-    y = np.arange(matrix.shape[0]) if y is None else np.asarray(y, dtype=float)
-    norm = None
-    if log and np.any(matrix > 0):
-        matrix = np.ma.masked_less_equal(matrix, 0)
-        norm = LogNorm()
+    x, y = _coordinates(matrix, x), _coordinates(matrix.T, y)
+    norm = LogNorm() if log and np.any(matrix > 0) else None
+    matrix = np.ma.masked_less_equal(matrix, 0) if norm is not None else matrix
     fig, (ax,) = _figure(title, size=(6.4, 4.4))
     mesh = ax.pcolormesh(x, y, matrix, shading="nearest", cmap="viridis", norm=norm)
     fig.colorbar(mesh, ax=ax, label=colorbar_label)
-    for axis, coords in ((ax.xaxis, x), (ax.yaxis, y)):
-        if len(coords) <= 12:  # few rows or columns (classes): label every one
-            axis.set_ticks(coords)
-        elif np.all(coords == np.round(coords)):  # time steps, training steps: no 2.5 ticks
-            axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
-    if origin == "upper":
-        ax.invert_yaxis()
+    _matrix_axes(ax, x, y, origin)
     if annotate:
         integers = np.all(matrix == np.round(matrix))
         dark = np.ma.filled(mesh.norm(matrix), 0) < 0.5  # (rows, cols): white text on dark
@@ -64,28 +57,99 @@ def heatmap(
     return _save(fig, path)
 
 
+def heatmap_grid(
+    panels: Mapping[str, tuple[np.ndarray, Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    colorbar_label: str,
+    ncols: int = 2,
+) -> Path:
+    """Several matrices on ONE logarithmic colour scale with one colour bar, so that the same
+    colour means the same value in every panel (e.g. |dL/dh_t| of four recurrent cells).
+
+    Args:
+        panels: title -> (matrix (rows, cols), x (cols,), y (rows,)); values <= 0 are blank.
+    """
+
+    positive = [np.asarray(m, dtype=float) for m, _, _ in panels.values()]
+    positive = np.concatenate([m[m > 0].ravel() for m in positive] + [np.ones(1)])
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max())
+    fig, axes = _figure(title, len(panels), ncols=ncols, sharex=True, sharey=True)
+    for ax, (name, (matrix, x, y)) in zip(axes, panels.items()):
+        matrix = np.ma.masked_less_equal(np.asarray(matrix, dtype=float), 0)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        mesh = ax.pcolormesh(x, y, matrix, shading="nearest", cmap="viridis", norm=norm)
+        _matrix_axes(ax, x, y, "lower")
+        ax.set_title(name, fontsize=11)
+        _style(ax, xlabel if ax in axes[-ncols:] else "", ylabel if ax in axes[::ncols] else "")
+        ax.grid(False)
+    fig.colorbar(mesh, ax=axes, label=colorbar_label, shrink=0.9)
+    return _save(fig, path)
+
+
+def _coordinates(matrix: np.ndarray, coords: Sequence[float] | None) -> np.ndarray:
+    """The columns' coordinates (default 0, 1, ...)."""
+
+    return np.arange(matrix.shape[1]) if coords is None else np.asarray(coords, dtype=float)
+
+
+def _matrix_axes(ax, x: np.ndarray, y: np.ndarray, origin: str) -> None:
+    """Every row or column labelled when there are few (classes); integer ticks otherwise."""
+
+    for axis, coords in ((ax.xaxis, x), (ax.yaxis, y)):
+        if len(coords) <= 12:
+            axis.set_ticks(coords)
+        elif np.all(coords == np.round(coords)):  # time steps, training steps: no 2.5 ticks
+            axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+    if origin == "upper":
+        ax.invert_yaxis()
+
+
 def bars(
     values: Mapping[str, float],
     path: str | os.PathLike,
     title: str,
     ylabel: str,
     reference: tuple[float, str] | None = None,
+    errors: Mapping[str, float] | None = None,
+    published: Sequence[str] = (),
 ) -> Path:
     """One labelled bar per entry, its value written on top; `reference` = (value, label) is a
-    dashed line across (e.g. a published number)."""
+    dashed line across (e.g. a published number).
+
+    Bars of named methods take their palette colours; otherwise colour encodes nothing and
+    every bar is one neutral colour.
+
+    Args:
+        errors: label -> ± spread, drawn as an error bar (e.g. the std over seeds).
+        published: the labels whose bars are published numbers, drawn pale and hatched beside
+            ours.
+    """
 
     names = [str(name) for name in values]
     fig, (ax,) = _figure(title, size=(max(4.8, 0.9 * len(names) + 2), 4.2))
-    colors = [COLORS[i % len(COLORS)] for i in range(len(names))]
+    named = [color_of(name) for name in names if name not in published]
+    palette = all(named) and len(set(named)) == len(named)
+    colors = colors_for(names) if palette else [NEUTRAL] * len(names)
     heights = np.asarray(list(values.values()), dtype=float)
-    container = ax.bar(np.arange(len(names)), heights, color=colors)
-    ax.bar_label(container, fmt="{:.3g}", padding=2, fontsize=9)
+    spread = None if errors is None else [float(errors.get(name, 0.0)) for name in names]
+    container = ax.bar(np.arange(len(names)), heights, color=colors, yerr=spread, capsize=4)
+    for patch, name in zip(container.patches, names):
+        if name in published:
+            patch.set(facecolor=PUBLISHED, hatch="//", edgecolor="0.45")
+    labels = [
+        f"{h:.3g} ± {e:.2g}" if spread and e else f"{h:.3g}"
+        for h, e in zip(heights, spread or [0] * len(names))
+    ]
+    ax.bar_label(container, labels=labels, padding=2, fontsize=9)
     ax.margins(y=0.15)
     if reference is not None:
-        ax.axhline(reference[0], color="0.3", ls="--", lw=1.2, label=reference[1])
-        ax.legend(fontsize=9)
+        ax.axhline(reference[0], color="0.3", ls=":", lw=1.4, label=reference[1])
+        legend_beside(ax)
+    _style(ax, "", ylabel, legend=False)
     _category_axis(ax, names)
-    _style(ax, "", ylabel)
     ax.grid(axis="x", visible=False)
     return _save(fig, path)
 
@@ -96,25 +160,41 @@ def grouped_bars(
     path: str | os.PathLike,
     title: str,
     ylabel: str,
+    errors: Mapping[str, Sequence[float]] | None = None,
+    published: Sequence[str] = (),
 ) -> Path:
     """Bars side by side in each category, one colour per series (e.g. every gradient by the
     chain rule beside the same gradient by autograd).
 
     Args:
-        series: label -> one value per category.
+        series: label -> one value per category (NaN: no bar).
+        errors: label -> one ± spread per category, drawn as error bars.
+        published: the series that are published numbers, drawn pale and hatched.
     """
 
     names = [str(name) for name in categories]
     width = 0.8 / max(len(series), 1)  # the series of one category share 0.8 of a tick
     fig, (ax,) = _figure(title, size=(max(4.8, 0.3 * len(names) * len(series) + 2), 4.2))
+    ours = [label for label in series if label not in published]
+    colors = dict(zip(ours, colors_for(ours)))
     for i, (label, values) in enumerate(series.items()):
         offset = (i - (len(series) - 1) / 2) * width
         heights = np.asarray(values, dtype=float)  # (len(categories),)
-        color = COLORS[i % len(COLORS)]
-        ax.bar(np.arange(len(names)) + offset, heights, width, color=color, label=label)
+        spread = None if errors is None or label not in errors else errors[label]
+        style = (
+            {"color": PUBLISHED, "hatch": "//", "edgecolor": "0.45"}
+            if label in published
+            else {"color": colors[label]}
+        )
+        ax.bar(
+            np.arange(len(names)) + offset, heights, width, yerr=spread, capsize=3,
+            label=label, **style,
+        )  # fmt: skip
     ax.axhline(0, color="0.3", lw=0.8)
+    _style(ax, "", ylabel, legend=False)
     _category_axis(ax, names)
-    _style(ax, "", ylabel)
+    if len(series) > 1:
+        legend_beside(ax)
     ax.grid(axis="x", visible=False)
     return _save(fig, path)
 
@@ -134,8 +214,7 @@ def histograms(
     arrays = {label: v[np.isfinite(v)] for label, v in arrays.items()}
     edges = np.histogram_bin_edges(np.concatenate([np.zeros(0), *arrays.values()]), bins=bins)
     fig, (ax,) = _figure(title, size=(6.4, 4.2))
-    for i, (label, v) in enumerate(arrays.items()):
-        color = COLORS[i % len(COLORS)]
+    for (label, v), color in zip(arrays.items(), colors_for(arrays)):
         face = to_rgba(color, 0.3)
         ax.hist(
             v, edges, density=density, histtype="stepfilled", fc=face, ec=color, lw=1.5, label=label

@@ -11,17 +11,19 @@ from PIL import Image
 
 from dllab.atomic import write_atomic
 from dllab.errors import DataError
-from dllab.report.plots.style import _figure, _save
+from dllab.report.plots.style import MAX_HEIGHT, MAX_WIDTH, _figure, _save
+
+GUTTER = 0.55  # mid grey between tiles: apart from both black background and white strokes
 
 
 def mosaic(images: np.ndarray, nrow: int = 8) -> np.ndarray:
-    """Images tiled `nrow` to a row with a 1-pixel white gutter, as in torchvision's `make_grid`.
+    """Images tiled `nrow` to a row with a 1-pixel grey gutter, as in torchvision's `make_grid`.
 
     Args:
         images: (N, C, H, W) with C in {1, 3}, or (N, H, W); values in [0, 1] (clipped).
 
     Returns:
-        (rows * (H + 1) - 1, cols * (W + 1) - 1, C) floats in [0, 1]; empty tiles are white.
+        (rows * (H + 1) - 1, cols * (W + 1) - 1, C) floats in [0, 1]; empty tiles are grey.
     """
 
     images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
@@ -31,7 +33,7 @@ def mosaic(images: np.ndarray, nrow: int = 8) -> np.ndarray:
         raise ValueError(f"images need 1 or 3 channels, got {c}")
     ncols = min(nrow, n)
     nrows = -(-n // ncols)
-    tiles = np.ones((nrows * ncols, h + 1, w + 1, c), dtype=np.float32)
+    tiles = np.full((nrows * ncols, h + 1, w + 1, c), GUTTER, dtype=np.float32)
     tiles[:n, :h, :w] = images
     grid = tiles.reshape(nrows, ncols, h + 1, w + 1, c).transpose(0, 2, 1, 3, 4)
     return grid.reshape(nrows * (h + 1), ncols * (w + 1), c)[:-1, :-1]
@@ -57,9 +59,10 @@ def image_grid(
     grid = mosaic(images, nrow)  # (rows, cols, C)
     h, w = np.shape(images)[-2:]
     ncols, nrows = (grid.shape[1] + 1) // (w + 1), (grid.shape[0] + 1) // (h + 1)
-    tile = float(np.clip(9 / ncols, 0.4, 1.3))  # inches per image
-    width = ncols * tile + (1.2 if row_labels is not None else 0.3)
-    height = nrows * tile + (0.9 if col_labels is not None else 0.6)
+    margin_w = 1.4 if row_labels is not None else 0.3
+    margin_h = 0.9 if col_labels is not None else 0.6
+    tile = min(1.0, (MAX_WIDTH - margin_w) / ncols, (MAX_HEIGHT - margin_h) / nrows)  # inches
+    width, height = ncols * tile + margin_w, nrows * tile + margin_h
     fig, (ax,) = _figure(title, size=(width, height))
     if grid.shape[-1] == 1:
         ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")

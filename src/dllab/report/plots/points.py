@@ -75,10 +75,21 @@ def decision_boundaries(
         if panel.get("X") is not None:
             _scatter_classes(ax, panel["X"], panel.get("y"))
         ax.set_title(str(panel.get("title", "")), fontsize=11)
-        _style(ax, xlabel, ylabel, grid=False)
+        _style(ax, xlabel, ylabel, grid=False, legend=False)
     if p1_fill is not None:
         fig.colorbar(p1_fill, ax=p1_axes, label="P(class 1)", shrink=0.9)
+    _figure_legend(fig, axes)
     return _save(fig, path)
+
+
+def _figure_legend(fig, axes: Sequence[Axes]) -> None:
+    """One legend for the figure, beside its panels: every panel draws the same classes."""
+
+    entries = {}
+    for ax in axes:
+        entries |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    if len(entries) > 1:
+        fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=9)
 
 
 def scatter_panels(
@@ -102,7 +113,8 @@ def scatter_panels(
         if mappable is not None:
             fig.colorbar(mappable, ax=ax, label=color_label)
         ax.set_title(str(panel.get("title", "")), fontsize=11)
-        _style(ax, xlabel, ylabel)
+        _style(ax, xlabel, ylabel, legend=False)
+    _figure_legend(fig, axes)
     return _save(fig, path)
 
 

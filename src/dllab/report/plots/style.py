@@ -1,37 +1,58 @@
-"""The look shared by every figure: page size, colours and line widths, the titled figure
-with its subplots (a `matplotlib.figure.Figure`, never pyplot), axis labels, grids and legends,
+"""The look shared by every figure: one size family, line widths, the titled figure with its
+subplots (a `matplotlib.figure.Figure`, never pyplot), axis labels, ticks, grids and legends,
 category ticks, the atomic PNG write, and the two helpers that read values from saved data
-(`is_number`, `plain`)."""
+(`is_number`, `plain`).
+
+Every figure is between `MIN_WIDTH` and `MAX_WIDTH` inches wide (770 to 1060 pixels) and at
+most `MAX_HEIGHT` tall, so that the index page's cards show each at one scale where its text
+stays legible. Axes follow the same rules everywhere: integer ticks for epochs, steps and
+lengths; plain numbers (0.2, 0.5, 1) on a log axis that spans little, never "2x10^0" minor
+labels; no log axis over fewer than three values; legends beside the plot, never over data.
+"""
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from dllab.atomic import write_atomic
 
 DPI = 110
-PANEL_SIZE = (4.8, 3.6)  # inches per subplot
+PANEL_SIZE = (4.8, 3.6)  # inches per subplot, shrunk to fit MAX_WIDTH
+MIN_WIDTH, MAX_WIDTH, MAX_HEIGHT = 7.0, 9.6, 10.0  # inches: one size family for the cards
 LINE = {"lw": 1.8, "ms": 4}  # line width and marker size of every curve
-COLORS = colormaps["tab10"].colors  # class k and model k are drawn in COLORS[k]
+COLORS = colormaps["tab10"].colors  # class k is drawn in COLORS[k]
 
 
 def _figure(
     title: str, n: int = 1, ncols: int = 3, size: tuple[float, float] = PANEL_SIZE, **subplot_kw
 ) -> tuple[Figure, list[Axes]]:
-    """A titled figure with `n` subplots laid out in rows of at most `ncols`."""
+    """A titled figure with `n` subplots laid out in rows of at most `ncols`, sized within the
+    size family (`MIN_WIDTH` to `MAX_WIDTH` wide, at most `MAX_HEIGHT` tall)."""
 
     ncols = max(1, min(n, ncols))
     nrows = -(-n // ncols)
-    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows + 0.4), dpi=DPI, layout="constrained")
+    width, height = size[0] * ncols, size[1] * nrows + 0.4
+    scale = min(1.0, MAX_WIDTH / width, MAX_HEIGHT / height)
+    width, height = max(MIN_WIDTH, width * scale), height * scale
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     axes = list(fig.subplots(nrows, ncols, squeeze=False, **subplot_kw).flat)
     for ax in axes[n:]:
         fig.delaxes(ax)
-    fig.suptitle(title, fontsize=13, fontweight="bold")
+    fig.suptitle(_wrap(title, width), fontsize=13, fontweight="bold")
     return fig, axes[:n]
+
+
+def _wrap(title: str, width_in: float) -> str:
+    """A title too long for the figure's width, broken into lines (about 9 bold characters of
+    13 points to an inch)."""
+
+    return "\n".join(textwrap.wrap(title, max(30, int(width_in * 9)))) if title else title
 
 
 def _style(
@@ -43,21 +64,58 @@ def _style(
     grid: bool = True,
     legend: bool = True,
 ) -> None:
-    """Axis labels, scales, a light grid, and a legend when there is more than one series."""
+    """Axis labels, scales and ticks (see the module docstring), a light grid, and a legend
+    beside the plot when there is more than one series."""
 
     ax.set_xlabel(xlabel, fontsize=11)
     ax.set_ylabel(ylabel, fontsize=11)
-    if log_x:
+    x_values = _line_values(ax, 0) if not ax.containers else np.zeros(0)  # bars: categories
+    distinct = np.unique(x_values)
+    if log_x and len(distinct) >= 3:
         ax.set_xscale("log")
+        _plain_log_ticks(ax.xaxis, x_values)
+    if 0 < len(distinct) <= 6:  # a sweep over a few settings: a tick at each of them
+        ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    elif len(x_values) and np.all(x_values == np.round(x_values)):  # epochs, steps, lengths
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
     if log_y:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis, _line_values(ax, 1))
     if grid:
         ax.grid(alpha=0.3)
-    entries = len(ax.get_legend_handles_labels()[1]) if legend else 0
-    if entries > 5:  # a long legend goes beside the plot, not over the data
-        ax.legend(fontsize=9, markerscale=2, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    elif entries > 1:
-        ax.legend(fontsize=9, markerscale=1.5, framealpha=0.85)
+    if legend and len(ax.get_legend_handles_labels()[1]) > 1:
+        legend_beside(ax)
+
+
+def legend_beside(ax: Axes, **kwargs) -> None:
+    """The axes' legend to their right, where it cannot hide data."""
+
+    ax.legend(fontsize=9, markerscale=1.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), **kwargs)
+
+
+def _line_values(ax: Axes, which: int) -> np.ndarray:
+    """Every finite x (which=0) or y (which=1) value of the axes' lines in data coordinates
+    (not reference lines such as `axhline`, which span the axes)."""
+
+    data = [
+        np.asarray(line.get_data()[which], dtype=float)
+        for line in ax.lines
+        if line.get_transform() == ax.transData
+    ]
+    values = np.concatenate(data) if data else np.zeros(0)
+    return values[np.isfinite(values)]
+
+
+def _plain_log_ticks(axis, values: np.ndarray) -> None:
+    """On a log axis that spans less than three decades, ticks at 1, 2 and 5 per decade written
+    as plain numbers (0.2, 0.5, 1); never labelled minor ticks."""
+
+    axis.set_minor_formatter(NullFormatter())
+    values = values[values > 0]
+    if len(values) and np.log10(values.max() / values.min()) < 3:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def _category_axis(ax: Axes, names: list[str]) -> None:
