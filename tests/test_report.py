@@ -124,6 +124,25 @@ PLOTS = {
         p,
         "GAN samples",
     ),
+    "signed_tiles": lambda p: plots.signed_tiles(
+        RNG.normal(size=(10, 3, 3)), p, "Filters", [f"f{i}" for i in range(10)], "weight", nrow=5
+    ),
+    "heatmap_grid": lambda p: plots.heatmap_grid(
+        {name: (RNG.random((6, 9)) + 1e-3, np.arange(9), np.arange(6)) for name in "abc"},
+        p,
+        "Gradients",
+        "t",
+        "step",
+        "|dL/dh|",
+    ),  # fmt: skip
+    "line_panels": lambda p: plots.line_panels(
+        {"left": {"a": ([1, 2, 3], [3, 2, 1])}, "right": {"a": ([1, 2], [1, 2])}},
+        p,
+        "Two panels",
+        "x",
+        ("y", "z"),
+        diverged={"a": 2},
+    ),  # fmt: skip
     "histograms": lambda p: plots.histograms(
         {"real": RNG.normal(size=500), "fake": np.append(RNG.normal(1, 1, 500), np.nan)},
         p,

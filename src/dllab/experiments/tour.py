@@ -91,7 +91,7 @@ SHOWCASE = (
         ("latent_dims=(2,8)", "num_hiddens=(256,128)", "num_epochs=40", "conv_epochs=10"),
         8,
     ),
-    Showcase("denoising", ("num_epochs=25",), 5),
+    Showcase("denoising", ("num_epochs=25", "test_levels=(0.1,0.2,0.3,0.5)"), 5),
     Showcase("vae", ("num_epochs=30",), 4),
     Showcase("aae", ("num_epochs=25",), 5),
     Showcase(

@@ -25,6 +25,7 @@ UNITS = {
     5: ("V", "Autoencoders and hybrids"),
 }
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
+OWN_CURVES = Path("figures") / "training_curves.png"  # an experiment's own, shown first instead
 MARKER = "<!-- a dllab report page -->"  # in every page; `dllab report --out` replaces only these
 _NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
@@ -90,7 +91,9 @@ class Run:
         saved = sorted((self.dir / "figures").glob("*.png")) + sorted(
             (self.dir / "figures").glob("*.gif")
         )
-        curves = [self.dir / CURVES] if (self.dir / CURVES).is_file() else []
+        own = [p for p in saved if p == self.dir / OWN_CURVES]
+        curves = [self.dir / CURVES] if (self.dir / CURVES).is_file() else own
+        saved = [p for p in saved if p not in own]
         return [p.relative_to(self.dir) for p in curves + saved]
 
 
@@ -175,8 +178,12 @@ def _curve_choice(history: list[dict]) -> tuple[list[str], str]:
 
 
 def _draw_training_curves(run: Run) -> None:
-    """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/."""
+    """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/. An
+    experiment that draws its own (figures/training_curves.png) keeps it instead."""
 
+    if (run.dir / OWN_CURVES).is_file():
+        (run.dir / CURVES).unlink(missing_ok=True)
+        return
     metrics, x = _curve_choice(run.history)
     if metrics:
         title = f"Training curves: {plots.plain(run.title)}"

@@ -52,9 +52,11 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
     `engine=scratch` the same networks also train in the NumPy engine from the same initial
     weights, and every accuracy is reported for both engines (`scratch_...`)."""
     metrics, panels, hidden_panels = {}, [], []
+    curves = {"perceptron": {}}  # panel -> {label: Line} of training loss per epoch
     for gate in ("and", "or", "xor", "xnor"):
         table = data.load(gate)
         trainer, net, _ = _fit_gate(cfg, run, f"perceptron-{gate}", table, "perceptron")
+        curves["perceptron"][gate.upper()] = _loss_line(trainer)
         accuracy = trainer.evaluate(table.test)["accuracy"]
         metrics[f"perceptron_{gate}_accuracy"] = accuracy
         if net is not None:
@@ -82,6 +84,7 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
         ]
         trainers = [trainer for trainer, _, _ in fits]
         solved = [t.evaluate(table.test)["accuracy"] == 1.0 for t in trainers]
+        curves[f"2-{cfg.num_hiddens}-1 MLP, {gate.upper()}"] = _restart_lines(trainers, solved)
         best = min(trainers, key=lambda t: t.history.epochs[-1]["loss"])
         accuracy = best.evaluate(table.test)["accuracy"]
         metrics[f"mlp_{gate}_accuracy"] = accuracy
@@ -100,6 +103,15 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
         )
         if cfg.num_hiddens == 2:
             hidden_panels.append(_hidden_space_panel(best.model, *table.train, gate))
+    plots.line_panels(
+        curves,
+        run.figure("training_curves"),
+        "Training loss: the perceptron learns AND and OR only; the MLP solves XOR and XNOR "
+        "from some starts and gets stuck from others",
+        "epoch",
+        "training loss (binary cross-entropy, nats)",
+        sharey=True,
+    )
     plots.decision_boundaries(
         panels,
         run.figure("decision_boundaries"),
@@ -118,6 +130,24 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
     if cfg.seeds:
         metrics.update(_many_seeds(cfg, run))
     return metrics
+
+
+def _loss_line(trainer) -> plots.Line:
+    epochs = trainer.history.epochs
+    return plots.Line([r["epoch"] for r in epochs], [r["loss"] for r in epochs])
+
+
+def _restart_lines(trainers: list, solved: list[bool]) -> dict[str, plots.Line]:
+    """One line per initialisation, coloured by outcome; one legend entry per outcome (the
+    others' labels start with "_", which legends leave out)."""
+    lines, named = {}, set()
+    for i, (trainer, ok) in enumerate(zip(trainers, solved)):
+        outcome = "solved" if ok else "stuck"
+        label = outcome if outcome not in named else f"_{outcome}{i}"
+        named.add(outcome)
+        line = _loss_line(trainer)
+        lines[label] = plots.Line(line.x, line.y, key=outcome)
+    return lines
 
 
 def _many_seeds(cfg: XorConfig, run: Run) -> dict[str, float]:

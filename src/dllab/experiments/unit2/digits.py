@@ -72,11 +72,13 @@ def feature_maps(cfg: DigitsConfig, run: Run) -> dict[str, float]:
         num_epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
     )  # fmt: skip
     filters = first_conv(trainer.model).weight.detach()  # (16, 1, 3, 3)
-    plots.image_grid(
-        unit_range(filters).numpy(),
+    plots.signed_tiles(
+        filters[:, 0].numpy(),
         run.figure("filters"),
-        "First-layer 3x3 filters (each scaled to black = min, white = max)",
-        nrow=8,
+        "The 16 learned 3x3 filters of the first layer: red weights add the pixel under them, "
+        "blue ones subtract it",
+        labels=[f"f{i}" for i in range(len(filters))],
+        colorbar_label="weight (one scale for every filter)",
     )
     X, y = digits.test
     chosen = torch.stack([torch.nonzero(y == d)[0, 0] for d in (0, 1, 4, 7)])
@@ -85,8 +87,8 @@ def feature_maps(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     plots.image_grid(
         panels.reshape(-1, 1, *maps.shape[-2:]).numpy(),
         run.figure("feature_maps"),
-        "Test digits and the 16 first-layer feature maps (after batch norm + ReLU; each map"
-        " scaled to its own range)",
+        "Test digits and what each filter f0-f15 finds in them (its feature map after batch "
+        "norm and ReLU, each scaled to its own range)",
         nrow=panels.shape[1],
         row_labels=[f"digit {int(d)}" for d in y[chosen]],
         col_labels=["input"] + [f"f{i}" for i in range(maps.shape[1])],

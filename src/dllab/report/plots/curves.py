@@ -168,7 +168,8 @@ def line_panels(
     colors = dict(zip(keys, colors_for(keys.values())))
     ylabels = [ylabels] * len(panels) if isinstance(ylabels, str) else list(ylabels)
     size = (6.4, 4.2) if len(panels) == 1 else (4.8, 3.8)
-    fig, axes = _figure(title, len(panels), ncols=2, size=size, sharey=sharey)
+    ncols = len(panels) if len(panels) <= 3 else 2
+    fig, axes = _figure(title, len(panels), ncols=ncols, size=size, sharey=sharey)
     if sharey:  # the y label once, on the left
         ylabels = ylabels[:1] + [""] * (len(ylabels) - 1)
     for ax, (name, series), ylabel in zip(axes, panels.items(), ylabels):

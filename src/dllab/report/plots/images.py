@@ -1,12 +1,13 @@
 """Images: a batch tiled into one mosaic (`mosaic`, as torchvision's `make_grid`), drawn
-with row and column labels (`image_grid`), and frames written as a looping GIF
-(`animated_gif`)."""
+with row and column labels (`image_grid`), signed tiles such as filters on one diverging colour
+scale (`signed_tiles`), and frames written as a looping GIF (`animated_gif`)."""
 
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from PIL import Image
 
 from dllab.atomic import write_atomic
@@ -77,6 +78,45 @@ def image_grid(
     if col_labels is not None:
         ax.xaxis.tick_top()
         ax.set_xticks(np.arange(ncols) * (w + 1) + (w - 1) / 2, list(col_labels)[:ncols])
+    return _save(fig, path)
+
+
+def signed_tiles(
+    tiles: np.ndarray,
+    path: str | os.PathLike,
+    title: str,
+    labels: Sequence[str],
+    colorbar_label: str,
+    nrow: int = 8,
+) -> Path:
+    """Signed small matrices (e.g. convolution filters) on ONE diverging colour scale centred
+    on 0: blue negative, white zero, red positive, the same colour meaning the same weight in
+    every tile, with a colour bar and a label above each tile.
+
+    Args:
+        tiles: (N, H, W) values of any sign.
+        labels: one per tile (e.g. f0, f1, ... matching the feature maps they make).
+    """
+
+    tiles = np.asarray(tiles, dtype=float)  # (N, H, W)
+    n, h, w = tiles.shape
+    ncols = min(nrow, n)
+    nrows = -(-n // ncols)
+    limit = float(np.abs(tiles).max()) or 1.0
+    row = h + 2  # a two-cell band above each row of tiles holds their labels
+    grid = np.full((nrows * row, ncols * (w + 1) - 1), np.nan)  # NaN: the gutter
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, ncols)
+        grid[r * row + 2 : r * row + 2 + h, c * (w + 1) : c * (w + 1) + w] = tile
+    tile_in = min(0.9, (MAX_WIDTH - 1.6) / ncols)
+    fig, (ax,) = _figure(title, size=(ncols * tile_in + 1.6, nrows * (tile_in + 0.25) + 0.6))
+    cmap = colormaps["RdBu_r"].with_extremes(bad="0.75")
+    image = ax.imshow(grid, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    for k, label in enumerate(labels[:n]):
+        r, c = divmod(k, ncols)
+        ax.text(c * (w + 1) + (w - 1) / 2, r * row + 0.6, label, ha="center", va="center")
+    ax.set_axis_off()
+    fig.colorbar(image, ax=ax, label=colorbar_label, shrink=0.8)
     return _save(fig, path)
 
 

@@ -119,10 +119,12 @@ def _plain_log_ticks(axis, values: np.ndarray) -> None:
 
 
 def _category_axis(ax: Axes, names: list[str]) -> None:
-    """One tick per category, slanted when there are many or long names."""
+    """One tick per category, slanted when the names are too long for their slots."""
 
     ax.set_xticks(np.arange(len(names)), names)
-    if len(names) > 4 or max(map(len, names), default=0) > 10:
+    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    room = 9 * width_in / max(len(names), 1)  # characters of 10 points that fit in a slot
+    if max(map(len, names), default=0) > room:
         ax.tick_params(axis="x", labelrotation=30)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
