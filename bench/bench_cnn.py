@@ -18,6 +18,7 @@ import tempfile
 import torch
 
 from bench import save_results
+from dllab.engine.speed import set_threads
 from dllab.experiments import run_experiment
 
 SEEDS = (0, 1, 2)
@@ -70,7 +71,7 @@ def mnist1d_seeds() -> dict:
 
 def main() -> None:
     threads = int(os.environ.get("BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
+    set_threads(threads)
     machine = platform.processor() or platform.machine()
     print(f"threads {threads}, {machine}, torch {torch.__version__}")
     print("mnist1d-cnn (default config), 3 seeds")

@@ -44,7 +44,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench import EpochTimer, save_results
 from dllab import data
 from dllab.engine import Trainer, make_optimizer, seed_everything
-from dllab.engine.speed import flush_denormals
+from dllab.engine.speed import flush_denormals, set_threads
 from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
 from dllab.models.registry import model_entry
@@ -138,7 +138,7 @@ def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook
     generator = torch.Generator().manual_seed(SEED)
 
     def run_trainer():
-        trainer.fit((X, y), num_epochs=trainer.epoch + 1, batch_size=batch_size)
+        trainer.fit((X, y), num_epochs=1, batch_size=batch_size)
         return trainer.history.epochs[-1]["loss"]
 
     def run_plain():
@@ -170,8 +170,8 @@ def epoch_on(threads: int, trainer: Trainer, train_data, batch_size: int):
     """A callable training `trainer` one more epoch on `threads` threads."""
 
     def run() -> None:
-        torch.set_num_threads(threads)
-        trainer.fit(train_data, num_epochs=trainer.epoch + 1, batch_size=batch_size)
+        set_threads(threads)
+        trainer.fit(train_data, num_epochs=1, batch_size=batch_size)
 
     return run
 
@@ -185,7 +185,7 @@ def threads_table(rounds: int = 5) -> dict:
         trainer = Trainer(build(), "adam", loss, lr=1e-3, device="cpu", seed=SEED, quiet=True)
         sides = {str(n): epoch_on(n, trainer, train_data, batch_size) for n in (1, 2)}
         timed = side_by_side(sides, rounds)
-        torch.set_num_threads(1)
+        set_threads(1)
         row = {f"{n}_thread_s": timed[n]["wall_s"] for n in ("1", "2")}
         row["speedup_2_over_1"] = row["1_thread_s"] / row["2_thread_s"]
         rows[name] = row
@@ -200,9 +200,10 @@ def threads_table(rounds: int = 5) -> dict:
 # One epoch of the Keras CNN on 1,024 images after a warm-up epoch, in a fresh process (OpenMP
 # reads its wait policy once, when torch loads it), through the Keras bench's own timing.
 WAIT_POLICY_SCRIPT = """
-import json, sys, torch
+import json, sys
 from bench.bench_keras import dllab_last_epoch
-torch.set_num_threads(int(sys.argv[1]))
+from dllab.engine.speed import set_threads
+set_threads(int(sys.argv[1]))
 print(json.dumps(dllab_last_epoch("cifar_cnn", 1024, 32, {})[0]))
 """
 
@@ -353,7 +354,7 @@ def efficiency_table(
     threads: int, variants=EFFICIENCY_VARIANTS, rounds: int = 7, steps: int = 20
 ) -> dict:
     """GFLOP/s of each speed idea's training step against the matmul peak, side by side."""
-    torch.set_num_threads(threads)
+    set_threads(threads)
     sides = {"matmul": matmul_seconds()}
     flops, warmups = {}, {}
     for variant in variants:
@@ -383,7 +384,7 @@ def efficiency_table(
             f"{variant:{width}s} {seconds * 1e3:8.2f} {achieved:8.1f} {achieved / peak:7.0%}{note}",
             flush=True,
         )
-    torch.set_num_threads(1)
+    set_threads(1)
     return rows
 
 
@@ -425,7 +426,7 @@ def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds
     defaults (and `amp`), timed against the fp32 matmul peak in the same rounds. The epoch is
     timed as Keras times its own (EpochTimer); the whole fit call, with its one-time move of
     the data to channels_last, is reported beside it."""
-    torch.set_num_threads(threads)
+    set_threads(threads)
     g = torch.Generator().manual_seed(0)
     train_data = (torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g))
     seed_everything(SEED)
@@ -435,7 +436,7 @@ def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds
     trainer = Trainer(model, "adam", amp=amp, callbacks=[timer], **options)
 
     def epoch():
-        trainer.fit(train_data, num_epochs=trainer.epoch + 1, batch_size=32)
+        trainer.fit(train_data, num_epochs=1, batch_size=32)
         return timer.times[-1]
 
     _, step_flops, _ = cnn_step("channels_last, fused adam")
@@ -464,14 +465,14 @@ def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds
         " fp32 matmul peak",
         flush=True,
     )
-    torch.set_num_threads(1)
+    set_threads(1)
     return row
 
 
 def main() -> None:
     load_before = os.getloadavg()
     print(f"load average {load_before[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
-    torch.set_num_threads(1)
+    set_threads(1)
     results = {"overhead": {}, "defaults": {}}
     for name, (build, train_data, loss, batch_size) in cases().items():
         for table, textbook in (("overhead", False), ("defaults", True)):

@@ -47,7 +47,7 @@ def engines(X: torch.Tensor, y: torch.Tensor) -> dict:
     generator = torch.Generator().manual_seed(0)
 
     def torch_trainer():
-        trainer.fit((X, y), num_epochs=trainer.epoch + 1, batch_size=BATCH_SIZE)
+        trainer.fit((X, y), num_epochs=1, batch_size=BATCH_SIZE)
 
     def torch_bare_loop():
         bare.train()

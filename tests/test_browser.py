@@ -49,7 +49,7 @@ def tour_page(tmp_path_factory):
     folders = [root / name for name in ("perceptron-xor", "digits-mlp")]
     for folder in folders:
         run_experiment(folder.name, quick=True, out=str(folder), quiet=True)
-    return render_index(folders, root / "index.html")
+    return render_index(folders, root / "index.html", title="dllab tour")  # as the tour does
 
 
 def open_page(browser, path) -> list[int]:
@@ -79,3 +79,13 @@ def test_each_run_page_loads_with_every_image_drawn(browser, tour_page):
     for report in sorted(tour_page.parent.glob("*/report.html")):
         widths = open_page(browser, report)
         assert widths and all(w > 0 for w in widths)
+
+
+def test_a_page_comparing_two_runs_loads_with_their_curves_overlaid(browser, tmp_path):
+    folders = [tmp_path / "runs" / f"seed{seed}" for seed in (0, 1)]
+    for seed, folder in enumerate(folders):
+        run_experiment("digits-mlp", quick=True, seed=seed, out=str(folder), quiet=True)
+    page = render_index(folders, tmp_path / "compare.html")
+    widths = open_page(browser, page)
+    assert len(widths) >= 5 and all(w > 0 for w in widths)  # the overlay, then each run's
+    assert browser.title == "2 runs of digits-mlp: A deep feed-forward classifier on the 8x8 digits"

@@ -107,3 +107,22 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_previous_checkpoint(tmp_path
     assert load_checkpoint(tmp_path)[1]["step"] == 1
     leftovers = [p.name for p in tmp_path.rglob("*.tmp")]
     assert leftovers == []
+
+
+def test_a_checkpoint_of_another_optimizer_is_refused_naming_both(tmp_path):
+    adam = small_trainer()
+    adam.fit((torch.randn(8, 3), torch.randint(0, 2, (8,))), num_epochs=1)
+    adam.save(tmp_path)
+    torch.manual_seed(0)
+    sgd = Trainer(nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)), "sgd", quiet=True)
+    before = {k: v.clone() for k, v in sgd.weights().items()}
+    with pytest.raises(CheckpointError, match="optimizer is Adam, this Trainer's is SGD"):
+        sgd.load(tmp_path)
+    assert all(torch.equal(before[k], v) for k, v in sgd.weights().items())  # nothing loaded
+
+    weights, state = load_checkpoint(tmp_path)  # a checkpoint written before the classes were
+    del state["optimizer_classes"]
+    save_checkpoint(tmp_path, "old", weights, state)
+    with pytest.raises(CheckpointError, match="is another optimizer, this Trainer's is SGD"):
+        sgd.load(tmp_path, tag="old")
+    small_trainer().load(tmp_path, tag="old")  # the same optimizer still loads

@@ -16,12 +16,63 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def test_list_json_has_name_unit_and_topics(capsys):
+def test_list_json_has_name_unit_title_and_topics(capsys):
     code, out, _ = run_cli(capsys, "list", "--json")
     rows = json.loads(out)
     assert code == 0
     assert {"perceptron-xor", "backprop", "optimizers"} <= {r["name"] for r in rows}
-    assert all(set(r) == {"name", "unit", "topics"} and r["topics"] for r in rows)
+    assert all(set(r) == {"name", "unit", "title", "topics"} and r["topics"] for r in rows)
+    xor = next(r for r in rows if r["name"] == "perceptron-xor")
+    assert xor["title"] == "Perceptron vs MLP on XOR and XNOR"
+
+
+def test_show_json_gives_every_setting_with_type_values_range_and_comment(capsys):
+    from dllab.config import apply_overrides
+    from dllab.experiments.registry import get_experiment
+    from dllab.experiments.settings import tour_settings
+
+    code, out, _ = run_cli(capsys, "show", "dcgan", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["name"] == "dcgan" and shown["unit"] == 4 and shown["in_tour"]
+    settings = {s["key"]: s for s in shown["settings"]}
+    tour = apply_overrides(get_experiment("dcgan").quick_config(), list(tour_settings("dcgan")))
+    assert settings["num_epochs"] | {"tour": None} == {
+        "key": "num_epochs",
+        "type": "int",
+        "schema": {"kind": "int"},
+        "default": 150,
+        "quick": 3,
+        "tour": None,
+        "bounds": {"ge": 1},
+        "comment": "passes over the training images",
+    }
+    assert settings["num_epochs"]["tour"] == tour.num_epochs
+    assert settings["data.name"]["schema"] == {
+        "kind": "choice",
+        "choices": ["digits", "mnist", "cifar10"],
+    }
+    assert settings["data.download"]["default"] is False
+
+    code, out, _ = run_cli(capsys, "show", "capacity", "--json")
+    widths = next(s for s in json.loads(out)["settings"] if s["key"] == "widths")
+    assert widths["type"] == "tuple of int" and widths["schema"]["items"] == {"kind": "int"}
+    assert widths["quick"] == [1, 8, 128]
+
+
+def test_show_prints_a_table_of_the_settings_and_run_name_help_prints_it_too(capsys):
+    code, shown, _ = run_cli(capsys, "show", "digits-mlp")
+    assert code == 0
+    assert "A deep feed-forward classifier on the 8x8 digits" in shown
+    row = next(line for line in shown.splitlines() if line.split()[:1] == ["num_epochs"])
+    assert row.split() == ["num_epochs", "int", "60", "15", ">=", "1"]  # not in the tour
+    assert "      Adam, cosine schedule" in shown.splitlines()
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "digits-mlp", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "--checkpoint-interval" in out and shown.strip() in out
+    with pytest.raises(SystemExit):
+        main(["run", "gan-2d", "--help"])
+    assert "data.name" in capsys.readouterr().out  # each experiment its own keys
 
 
 def test_list_groups_by_unit(capsys):
@@ -44,6 +95,8 @@ def test_run_quick_writes_the_run_folder(capsys, tmp_path):
     ("argv", "message"),
     [
         (["run", "no-such-experiment"], "unknown experiment 'no-such-experiment'"),
+        (["run", "no-such-experiment", "--help"], "unknown experiment 'no-such-experiment'"),
+        (["show", "backprp"], "did you mean 'backprop'"),
         (["run", "backprp"], "did you mean 'backprop'"),
         (["run", "backprop", "--set", "lr=0"], "lr: must be > 0"),
         (["run", "backprop", "--set", "speed=3"], "unknown --set key 'speed'"),

@@ -292,6 +292,64 @@ def test_bad_data_is_a_data_error():
         trainer().fit(([1, 2], [0, 1]))
 
 
+def test_fit_takes_x_and_y_and_validation_data_as_keras_does():
+    X, y = make_data()
+    keras_style = trainer(seed=2)
+    keras_style.fit(X, y, validation_data=(X, y), num_epochs=2, batch_size=32)
+    ours = trainer(seed=2)
+    ours.fit((X, y), val_data=(X, y), num_epochs=2, batch_size=32)
+    assert keras_style.history.steps == ours.history.steps
+    assert without_time(keras_style.history.epochs) == without_time(ours.history.epochs)
+    with pytest.raises(ConfigError, match=r"second argument is the targets y.*val_data=\(X, y\)"):
+        trainer().fit((X, y), (X, y))  # the validation data, passed where Keras puts y
+    with pytest.raises(ConfigError, match="not both"):
+        trainer().fit((X, y), y)
+    with pytest.raises(ConfigError, match="val_data or validation_data"):
+        trainer().fit(X, y, val_data=(X, y), validation_data=(X, y))
+
+
+def test_a_second_fit_trains_num_epochs_more_as_keras_does():
+    X, y = make_data()
+    t = trainer()
+    t.fit((X, y), num_epochs=3, batch_size=32)
+    t.fit((X, y), num_epochs=2, batch_size=32)
+    assert t.epoch == 5 and [r["epoch"] for r in t.history.epochs] == [1, 2, 3, 4, 5]
+    assert t.step == 5 * 8
+    cosine = trainer(schedule="cosine", optimizer="sgd", lr=1.0)
+    cosine.fit((X, y), num_epochs=2, batch_size=32)
+    cosine.fit((X, y), num_epochs=2, batch_size=32)  # a schedule over this call's epochs
+    lrs = [r["lr"] for r in cosine.history.epochs]
+    assert lrs[1] == lrs[3] == pytest.approx(0.0, abs=1e-12) and lrs[2] > 0.4
+
+
+def test_float64_inputs_and_int32_labels_are_cast_once_as_keras_does():
+    X, y = make_data()
+    a = trainer(seed=5)
+    a.fit((X.double().numpy(), y.int().numpy()), val_data=(X.double(), y.int()), num_epochs=2)
+    b = trainer(seed=5)
+    b.fit((X, y), val_data=(X, y), num_epochs=2)
+    assert a.history.steps == b.history.steps and same_weights(a, b)
+    assert a.evaluate((X.double(), y.short())) == b.evaluate((X, y))
+    assert torch.equal(a.predict(X.double().numpy()), b.predict(X))
+    loader = DataLoader(TensorDataset(X.double(), y.int()), batch_size=32)
+    assert trainer().fit(loader, num_epochs=1).steps[-1]["loss"] > 0
+
+
+def test_predict_on_one_sample_says_to_add_a_batch_axis():
+    X, _ = make_data()
+    flat = Trainer(nn.Sequential(nn.Flatten(), nn.Linear(6, 2)), quiet=True)  # "Dimension out"
+    plain = Trainer(nn.Linear(6, 2), quiet=True)  # one sample gives one output of 2 values
+    for t in (flat, plain):
+        with pytest.raises(
+            DataError, match=r"X \(6,\) is one sample: add a batch axis: `X\[None\]`"
+        ):
+            t.predict(X[0])
+        assert t.predict(X[0][None]).shape == (1, 2)
+    with pytest.raises(DataError, match="does not fit the model") as caught:
+        flat.predict(torch.randn(5))  # wrong in another way
+    assert "batch axis" not in str(caught.value)
+
+
 def test_predict_evaluate_save_and_load_round_trip(tmp_path):
     X, y = make_data()
     t = trainer()

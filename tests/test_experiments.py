@@ -7,6 +7,7 @@ import math
 import pytest
 from PIL import Image
 
+from dllab.config import settings_of
 from dllab.experiments import list_experiments
 from dllab.experiments.syllabus import TOPICS
 
@@ -30,6 +31,13 @@ def test_quick_config_writes_metrics_figures_and_report(quick_runs, name):
     assert config["status"] == "ok" and config["experiment"] == name
     assert set(config["headline"]) <= set(metrics), "headline metrics must be reported"
     assert (folder / "report.html").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_setting_of_every_experiment_is_documented_by_a_comment(name):
+    (experiment,) = [e for e in list_experiments() if e.name == name]
+    undocumented = [s.key for s in settings_of(experiment.config) if not s.comment]
+    assert undocumented == [], f"add a `# comment` to these fields of {experiment.config}"
 
 
 @pytest.mark.parametrize("unit", [1, 2, 3, 4, 5])

@@ -56,6 +56,12 @@ PLOTS = {
     "loss_curves_steps": lambda p: plots.loss_curves(
         history_records(300), p, "Step loss (smoothed beyond 200 steps)", x="step", log_y=True
     ),
+    "overlaid_runs": lambda p: plots.overlaid_runs(
+        {"seed 0": history_records(), "seed 1": history_records()[10:]},
+        p,
+        "Two runs",
+        metrics=("loss", "accuracy"),
+    ),
     "decision_boundaries": lambda p: plots.decision_boundaries(
         [boundary_panel(2), boundary_panel(3)], p, "Decision boundaries"
     ),
@@ -364,3 +370,30 @@ def test_index_headline_shows_each_chosen_metric_with_its_reference(tmp_path):
         "<code>train_loss</code> 0.05 · <code>test_accuracy</code> 0.9712 (published 0.94)" in text
     )
     assert text.count("<code>train_loss</code> 0.05") == 2
+
+
+def test_an_index_of_runs_of_one_experiment_tells_them_apart_and_overlays_their_curves(tmp_path):
+    runs = tmp_path / "runs"
+    common = {"experiment": "digits-mlp", "title": "Digits MLP"}
+    mine = make_run(runs, "mine", seed=3, config={"lr": 0.01, "model": {"depth": 2}}, **common)
+    other = make_run(runs, "other", seed=0, config={"lr": 0.1, "model": {"depth": 2}}, **common)
+    out = render_index([mine, other], tmp_path / "index.html")
+    text = out.read_text()
+    checker = parse(text)
+    assert "<title>2 runs of digits-mlp: Digits MLP</title>" in text
+    assert "<h1>2 runs of digits-mlp: Digits MLP</h1>" in text
+    first, second = text.split('<section class="card"')[1:]
+    assert f"<code>{mine}</code> · seed 3 · <code>lr=0.01</code>" in first
+    assert f"<code>{other}</code> · seed 0 · <code>lr=0.1</code>" in second
+    assert "depth" not in first + second  # the same in both runs: not a difference
+    assert ">Digits MLP (mine)</a>" in text and ">Digits MLP (other)</a>" in text  # summary rows
+    curves = tmp_path / "index_figures" / "training_curves.png"
+    srcs = [attrs["src"] for tag, attrs in checker.tags if tag == "img"]
+    assert curves.is_file() and "index_figures/training_curves.png" in srcs
+
+
+def test_an_index_of_several_experiments_is_titled_by_them_without_overlaid_curves(tmp_path):
+    runs = [make_run(tmp_path / "runs", name) for name in ("vae", "xor")]
+    text = render_index(runs, tmp_path / "index.html").read_text()
+    assert "<title>2 runs: vae, xor</title>" in text and "seed 0" in text
+    assert not (tmp_path / "index_figures").exists()

@@ -72,8 +72,41 @@ def test_threads_option(capsys):
     before = torch.get_num_threads()
     try:
         assert main(["run", "nothing-by-this-name", "--threads", "0"]) == 2
-        assert "--threads must be >= 1" in capsys.readouterr().err
+        assert "(--threads) must be 1 to 1024, got 0" in capsys.readouterr().err
         assert main(["run", "nothing-by-this-name", "--threads", "1"]) == 2  # set, then refused
         assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [
+        ({}, 1),  # nothing chosen: the CLI's default, one thread
+        ({"torch": 3}, 3),  # torch.set_num_threads(3) after importing dllab
+        ({"env": "2"}, 2),  # OMP_NUM_THREADS=2
+        ({"dllab": 2}, 2),  # dllab.engine.speed.set_threads(2)
+    ],
+)
+def test_fit_trains_on_one_thread_unless_the_program_chose(monkeypatch, chosen, expected):
+    from dllab.engine import speed
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(speed.Threads, "chosen", False)  # as in a fresh process,
+    monkeypatch.setattr(speed.Threads, "at_import", 2)  # where torch started with 2 threads
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    try:
+        torch.set_num_threads(chosen.get("torch", 2))
+        if "env" in chosen:
+            monkeypatch.setenv("OMP_NUM_THREADS", chosen["env"])
+            torch.set_num_threads(int(chosen["env"]))  # what torch read at start-up
+        if "dllab" in chosen:
+            speed.set_threads(chosen["dllab"])
+        Trainer(create_model("digits_mlp"), quiet=True).fit(digits(), num_epochs=1)
+        assert torch.get_num_threads() == expected
+        torch.set_num_threads(4)
+        Trainer(create_model("digits_mlp"), quiet=True).fit(digits(), num_epochs=1)
+        assert torch.get_num_threads() == 4  # decided once: a later choice stands
     finally:
         torch.set_num_threads(before)

@@ -1,4 +1,4 @@
-"""The `dllab` command: list, run, tour, report.
+"""The `dllab` command: list, show, run, tour, report.
 
 Bad input (an unknown name, a bad --set value, missing or corrupt files...) prints one line
 on stderr and exits with code 2; `--debug` shows the traceback instead. Ctrl-C exits with 130
@@ -9,13 +9,14 @@ import argparse
 import json
 import sys
 import traceback
+from contextlib import contextmanager
+from pathlib import Path
 
 from dllab.errors import DllabError
 
 EXIT_CLAIMS_FAIL = 1  # `tour --check`: a lesson did not show
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-DEFAULT_THREADS = 1  # see set_threads
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,15 +32,24 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     listing = commands.add_parser("list", help="list experiments grouped by unit")
-    listing.add_argument("--json", action="store_true", help="print name, unit, topics as JSON")
+    listing.add_argument(
+        "--json", action="store_true", help="print name, unit, title, topics as JSON"
+    )
     listing.add_argument(
         "--syllabus",
         action="store_true",
         help="print the syllabus map (topic -> code -> experiments) as Markdown",
     )
 
-    run = commands.add_parser("run", help="run one experiment into a run folder")
-    run.add_argument("name", help="experiment name (see `dllab list`)")
+    show = commands.add_parser("show", help="an experiment's settings: types, values, ranges")
+    show.add_argument("name", help="experiment name (see `dllab list`)")
+    show.add_argument("--json", action="store_true", help="print them as JSON (for tools)")
+
+    run = commands.add_parser("run", help="run one experiment into a run folder", add_help=False)
+    run.add_argument(
+        "-h", "--help", action=RunHelp, help="show this help, and with NAME its settings"
+    )
+    run.add_argument("name", help="experiment name (see `dllab list`, `dllab show NAME`)")
     run.add_argument("--quick", action="store_true", help="the seconds-long config")
     run.add_argument(
         "--set",
@@ -49,7 +59,9 @@ def build_parser() -> ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set lr=0.01 --set data.name=ring8 (repeatable)",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed for init, data order, dropout")
+    run.add_argument(
+        "--seed", type=int, help="seed for init, data order, dropout (0 to 2**64 - 1; default 0)"
+    )
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     run.add_argument("--out", help="run folder (default: runs/NAME-<timestamp>/)")
     run.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
@@ -104,7 +116,10 @@ def cmd_list(args) -> None:
         print(syllabus_markdown(experiments), end="")
         return
     if args.json:
-        rows = [{"name": e.name, "unit": e.unit, "topics": list(e.topics)} for e in experiments]
+        rows = [
+            {"name": e.name, "unit": e.unit, "title": e.title, "topics": list(e.topics)}
+            for e in experiments
+        ]
         print(json.dumps(rows, indent=2))
         return
     for unit, unit_title in UNITS.items():
@@ -115,11 +130,35 @@ def cmd_list(args) -> None:
             print(f"  {e.name:<30} {e.title}")
 
 
+def cmd_show(args) -> None:
+    from dllab.experiments.settings import describe, settings_text
+
+    description = describe(args.name)
+    print(json.dumps(description, indent=2) if args.json else settings_text(description))
+
+
+class RunHelp(argparse.Action):
+    """`dllab run --help`: the flags; `dllab run NAME --help`: also NAME's settings (as `dllab
+    show NAME` prints them)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from dllab.experiments.settings import describe, settings_text
+
+        name = getattr(namespace, "name", None)
+        settings = settings_text(describe(name)) if name else ""  # unknown names: exit 2
+        parser.print_help()
+        print(f"\n{settings}" if settings else "\nWith NAME: its settings (as `dllab show NAME`).")
+        parser.exit()
+
+
 def cmd_run(args) -> None:
     from dllab.engine import distributed
     from dllab.experiments.runner import RunInterrupted, run_experiment
 
-    set_threads(args.threads)
+    use_threads(args.threads)
 
     try:
         folder = run_experiment(
@@ -162,31 +201,27 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=DEFAULT_THREADS,
         metavar="N",
-        help=f"CPU threads for torch (default {DEFAULT_THREADS}: the syllabus' models are small; "
-        "2 train CNNs 1.5x faster on idle cores, but beside another busy program they were "
-        "2-25x slower (bench/bench_engine.py; OMP_WAIT_POLICY=PASSIVE limits that to 1.6x)",
+        help="CPU threads for torch (default: one, as in the Python API, see "
+        "dllab.engine.speed.set_threads: the syllabus' models are small; 2 train CNNs 1.5x "
+        "faster on idle cores, but beside another busy program they were 2-25x slower)",
     )
 
 
-def set_threads(n: int) -> None:
-    """torch's intra-op CPU threads. The syllabus' models are small: a second thread gains them
-    1.5x at most on an idle 2-core machine and costs 2-25x when another program keeps a core
-    busy, because OpenMP's threads spin while they wait for each other at every operation
-    (bench/bench_engine.py, "threads" and "wait policy": sleeping threads, OMP_WAIT_POLICY=
-    PASSIVE, cut that cost to 1.6x but lose the idle gain), hence DEFAULT_THREADS = 1."""
-    import torch
+def use_threads(n: int | None) -> None:
+    """--threads N, else the Python API's default (one thread unless OMP_NUM_THREADS says)."""
+    from dllab.engine.speed import default_threads, set_threads
 
-    if n < 1:
-        raise DllabError(f"--threads must be >= 1, got {n}")
-    torch.set_num_threads(n)
+    if n is None:
+        default_threads()
+    else:
+        set_threads(n)
 
 
 def cmd_tour(args) -> int:
     from dllab.experiments.tour import SHOWCASE_NAMES, check_claims, run_tour
 
-    set_threads(args.threads)
+    use_threads(args.threads)
     names = tuple(args.names) or SHOWCASE_NAMES
     index = run_tour(
         quick=not args.full, out=args.out, device=args.device, quiet=args.quiet, names=names
@@ -203,20 +238,61 @@ def cmd_tour(args) -> int:
 
 
 def cmd_report(args) -> None:
-    from pathlib import Path
-
-    from dllab.report import render, render_index
+    """Each run's report.html (its problems reading the files also on stderr), then with
+    several runs or --out one page over them all; nothing is written when a folder or the page's
+    place is wrong."""
+    from dllab.report import read_run, render, render_index
 
     folders = [Path(d) for d in args.dirs]
     for folder in folders:
         if not (folder / "config.json").is_file():
             raise DllabError(f"{folder} is not a run folder (no config.json)")
-        print(render(folder))
-    if len(folders) > 1 or args.out:
-        print(render_index(folders, Path(args.out or "report.html")))
+    index = Path(args.out or "report.html") if len(folders) > 1 or args.out else None
+    if index is not None:
+        check_page_path(index)
+    for folder in folders:
+        with write_errors(f"the report of {folder}"):
+            print(render(folder))
+        for note in read_run(folder).notes:
+            print(f"dllab: warning: {folder}: {note}", file=sys.stderr)
+    if index is not None:
+        with write_errors(str(index)):
+            print(render_index(folders, index))
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "tour": cmd_tour, "report": cmd_report}
+def check_page_path(path: Path) -> None:
+    """A page may be written at `path`: not a folder, not a file dllab did not write, in a
+    place that can be written."""
+    import os
+
+    from dllab.report.html import is_dllab_page
+
+    if path.is_dir():
+        raise DllabError(f"{path} is a folder; give the page's file name ({path}/index.html)")
+    if path.exists() and not is_dllab_page(path):
+        raise DllabError(f"{path} exists and was not written by dllab; choose another --out")
+    place = next(p for p in [path.parent, *path.parent.parents] if p.exists())  # made if missing
+    if not place.is_dir() or not os.access(place, os.W_OK | os.X_OK):
+        reason = "not a folder" if not place.is_dir() else "not writable"
+        raise DllabError(f"cannot write {path}: {place} is {reason}")
+
+
+@contextmanager
+def write_errors(what: str):
+    """A file the disk refuses (read-only, full) as one line."""
+    try:
+        yield
+    except OSError as error:
+        raise DllabError(f"cannot write {what}: {error.strerror or error}") from None
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "run": cmd_run,
+    "tour": cmd_tour,
+    "report": cmd_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

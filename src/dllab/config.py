@@ -7,13 +7,22 @@ Every experiment's config is a `@dataclass`; nested dataclasses give dotted keys
     class MLPConfig:
         lr: float = param(0.1, gt=0)            # learning rate
         batch_size: int = param(32, ge=1)       # samples per step
-        cell: Literal["rnn", "lstm", "gru"] = "lstm"
+        cell: Literal["rnn", "lstm", "gru"] = "lstm"  # the recurrent cell
+
+A tuple setting needs at least one item unless its field says `param(..., allow_empty=True)`.
 """
 
+import ast
 import dataclasses
+import functools
+import inspect
+import io
 import math
+import re
+import textwrap
+import tokenize
 import types
-from dataclasses import field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from dllab.errors import ConfigError, unknown_name_message
@@ -30,12 +39,14 @@ def param(
     ge: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    allow_empty: bool = False,
 ) -> Any:
-    """A dataclass field with a default and optional bounds (checked by `validate`)."""
+    """A dataclass field with a default and optional bounds (checked by `validate`); a tuple
+    field may be empty only with `allow_empty`."""
     bounds = {k: v for k, v in {"gt": gt, "ge": ge, "le": le, "lt": lt}.items() if v is not None}
     if isinstance(default, list | dict | set):
         raise TypeError("use a tuple (immutable) for sequence defaults")
-    return field(default=default, metadata={"bounds": bounds})
+    return field(default=default, metadata={"bounds": bounds, "allow_empty": allow_empty})
 
 
 def to_dict(config: Any) -> dict:
@@ -72,7 +83,7 @@ def apply_overrides(config: Any, assignments: list[str]) -> Any:
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {assignment!r}")
         key = key.strip()
-        config = _set_path(config, key.split("."), text.strip(), key, _all_keys(config))
+        config = _set_path(config, key.split("."), text.strip(), key, list(flat_values(config)))
     validate(config)
     return config
 
@@ -93,15 +104,16 @@ def _set_path(config: Any, path: list[str], text: str, full_key: str, known: lis
     return replace(config, **{head: parse_value(text, hint, full_key)})
 
 
-def _all_keys(config: Any, prefix: str = "") -> list[str]:
-    keys = []
+def flat_values(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every setting of `config` by its dotted key (`data.name`), nested configs flattened."""
+    values = {}
     for f in fields(config):
         value = getattr(config, f.name)
         if is_dataclass(value):
-            keys += _all_keys(value, f"{prefix}{f.name}.")
+            values |= flat_values(value, f"{prefix}{f.name}.")
         else:
-            keys.append(prefix + f.name)
-    return keys
+            values[prefix + f.name] = value
+    return values
 
 
 def parse_value(text: str, hint: Any, key: str) -> Any:
@@ -123,18 +135,22 @@ def parse_value(text: str, hint: Any, key: str) -> Any:
             raise ConfigError(unknown_name_message(f"value for {key}", text, list(args)))
         return text
     if origin is tuple:
-        items = [t for t in text.strip("()[] ").split(",") if t.strip()]
-        item_type = args[0]
-        return tuple(parse_value(item.strip(), item_type, key) for item in items)
+        items = _tuple_items(text)
+        if items is None:
+            raise ConfigError(f"--set {key}: expected {_tuple_form(args[0])}, got {text!r}")
+        return tuple(parse_value(item, args[0], key) for item in items)
     if hint is bool:
         if text.lower() in TRUE_WORDS | FALSE_WORDS:
             return text.lower() in TRUE_WORDS
         raise ConfigError(f"--set {key}: expected true or false, got {text!r}")
     if hint is int:
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise ConfigError(f"--set {key}: expected an integer, got {text!r}") from None
+        if abs(value) >= 2**63:  # torch's int64
+            raise ConfigError(f"--set {key}: expected an integer below 2**63, got {text}")
+        return value
     if hint is float:
         try:
             value = float(text)
@@ -146,6 +162,41 @@ def parse_value(text: str, hint: Any, key: str) -> Any:
     if hint is str:
         return text
     raise ConfigError(f"--set {key}: values of type {hint} cannot be set from the command line")
+
+
+def _tuple_items(text: str) -> list[str] | None:
+    """The items of `8,16`, `(8, 16)`, `[8]`, `(8,)` or `()`; None when malformed (nothing at
+    all, unbalanced brackets, an empty item)."""
+    text = text.strip()
+    opened, closed = text.startswith(("(", "[")), text.endswith((")", "]"))
+    if opened or closed:
+        if not (opened and closed and text[0] + text[-1] in ("()", "[]")):
+            return None
+        text = text[1:-1].strip()
+        if not text:
+            return []
+    elif not text:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if len(items) > 1 and items[-1] == "":  # `8,` as Python writes a 1-tuple
+        items.pop()
+    return None if "" in items else items
+
+
+def _tuple_example(item_type: Any) -> str:
+    if get_origin(item_type) is Literal:
+        return ",".join(get_args(item_type)[:2])
+    return {int: "8,16", float: "0.1,0.5"}.get(item_type, "a,b")
+
+
+def _tuple_form(item_type: Any) -> str:
+    """How a tuple of `item_type` is written on the command line, with an example."""
+    if get_origin(item_type) is Literal:
+        what = f"values of {'|'.join(get_args(item_type))}"
+    else:
+        what = {int: "integers", float: "numbers"}.get(item_type, "values")
+    example = _tuple_example(item_type)
+    return f'{what} separated by commas, like {example} or "({example})"'
 
 
 def validate(config: Any, prefix: str = "") -> None:
@@ -161,6 +212,9 @@ def validate(config: Any, prefix: str = "") -> None:
             validate(value, key + ".")
             continue
         _check_type(key, value, hints[f.name])
+        if value == () and not f.metadata.get("allow_empty", False):
+            example = _tuple_example(get_args(hints[f.name])[0])
+            raise ConfigError(f"--set {key}: give at least one value, like {example}")
         for bound, limit in f.metadata.get("bounds", {}).items():
             values = value if isinstance(value, tuple) else (value,)
             for v in values:
@@ -206,3 +260,114 @@ def _check_type(key: str, value: Any, hint: Any) -> None:
         return
     if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
         raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
+
+
+# ---- describing a config: what `dllab show` prints and the web lab's forms are built from ----
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One settable field of a config class, nested fields under their dotted key."""
+
+    key: str  # as `--set` takes it: `lr`, `data.name`
+    hint: Any  # the annotated type
+    bounds: dict[str, float]  # from `param(...)`: {"gt": 0}, {"ge": 1, "lt": 1}...
+    comment: str  # the source comment that documents the field ("" when it has none)
+
+
+def settings_of(cls: type, prefix: str = "") -> list[Setting]:
+    """The settings of config class `cls` in field order, recursing into nested configs."""
+    hints, comments = get_type_hints(cls), field_comments(cls)
+    found = []
+    for f in fields(cls):
+        hint = hints[f.name]
+        if is_dataclass(hint):
+            found += settings_of(hint, f"{prefix}{f.name}.")
+        else:
+            bounds = dict(f.metadata.get("bounds", {}))
+            found.append(Setting(prefix + f.name, hint, bounds, comments[f.name]))
+    return found
+
+
+@functools.cache
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment documenting each field of dataclass `cls`, inherited fields included: the
+    `#` comment on the field's own line(s), else the comment lines right above it; "" if none."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's comment replaces its base's
+        if is_dataclass(klass):
+            comments |= {name: text for name, text in _own_field_comments(klass).items() if text}
+    return {f.name: comments.get(f.name, "") for f in fields(cls)}
+
+
+_DIRECTIVE = re.compile(r"#\s*(?:fmt:|noqa|type:|pragma)")  # for tools, not documentation
+
+
+@functools.cache
+def _own_field_comments(cls: type) -> dict[str, str]:
+    """Comments of the fields declared in `cls`'s own body, read once from its source."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # no source (built in a REPL or by make_dataclass)
+        return {}
+    trailing: dict[int, str] = {}  # line -> the comment ending it
+    alone: dict[int, str] = {}  # line -> a comment on a line of its own
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        text = _DIRECTIVE.split(token.string, maxsplit=1)[0].lstrip("#").strip()
+        if token.type == tokenize.COMMENT and text:
+            own_line = not token.line[: token.start[1]].strip()
+            (alone if own_line else trailing)[token.start[0]] = text
+    comments = {}
+    (body,) = [node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)]
+    for node in body.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        lines = range(node.lineno, node.end_lineno + 1)
+        found = [trailing[line] for line in lines if line in trailing]
+        if not found:  # a comment block right above the field
+            line = node.lineno - 1
+            while line in alone:
+                found.insert(0, alone[line])
+                line -= 1
+        comments[node.target.id] = " ".join(found)
+    return comments
+
+
+def type_text(hint: Any) -> str:
+    """A short name for a setting's type: `int`, `rnn|lstm|gru`, `tuple of int`, `int or none`."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else type_text(a) for a in args)
+    if origin is Literal:
+        return "|".join(map(str, args))
+    if origin is tuple:
+        return f"tuple of {type_text(args[0])}"
+    return getattr(hint, "__name__", str(hint))
+
+
+def type_schema(hint: Any) -> dict:
+    """A setting's type as data, for forms: {"kind": "int"}, {"kind": "choice", "choices": [...]},
+    {"kind": "tuple", "items": {...}}; `"nullable": true` where none is allowed."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        schema = type_schema(inner[0]) if len(inner) == 1 else {
+            "kind": "union", "options": [type_schema(a) for a in inner]
+        }  # fmt: skip
+        return {**schema, "nullable": type(None) in args}
+    if origin is Literal:
+        return {"kind": "choice", "choices": list(args)}
+    if origin is tuple:
+        return {"kind": "tuple", "items": type_schema(args[0])}
+    return {"kind": getattr(hint, "__name__", str(hint))}
+
+
+def value_text(value: Any) -> str:
+    """A setting's value as `--set` takes it: `8,16`, `true`, `none`."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "none"
+    if isinstance(value, tuple | list):
+        return "(" + ",".join(map(value_text, value)) + ("," if len(value) == 1 else "") + ")"
+    return '""' if value == "" else str(value)

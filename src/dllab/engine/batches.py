@@ -99,6 +99,17 @@ def to_layout(t: torch.Tensor, layout: torch.memory_format | None) -> torch.Tens
     return t if layout is None or t.dim() != 4 else t.contiguous(memory_format=layout)
 
 
+def training_dtype(t: torch.Tensor, float_dtype: torch.dtype | None) -> torch.dtype:
+    """The dtype a tensor trains in, as Keras casts its inputs: floats in the model's float type
+    (scikit-learn's float64 arrays in float32), integers (int32 labels, uint8 IDX labels) in
+    int64, which torch's losses and embeddings take; bool as it is."""
+    if t.is_floating_point():
+        return float_dtype or t.dtype
+    if t.dtype in (torch.int8, torch.int16, torch.int32, torch.uint8):
+        return torch.int64
+    return t.dtype
+
+
 class LoaderBatches:
     """Batches from a torch DataLoader (data that does not fit in memory), moved to the device.
 
@@ -108,11 +119,16 @@ class LoaderBatches:
     """
 
     def __init__(
-        self, loader: DataLoader, device: torch.device, layout: torch.memory_format | None = None
+        self,
+        loader: DataLoader,
+        device: torch.device,
+        layout: torch.memory_format | None = None,
+        float_dtype: torch.dtype | None = None,
     ):
         self.loader = loader
         self.device = device
         self.layout = layout
+        self.float_dtype = float_dtype
         pin, self.non_blocking = host_to_device("cpu", device)
         if pin:
             loader.pin_memory = True
@@ -129,7 +145,10 @@ class LoaderBatches:
             if i < skip:
                 continue
             batch = batch if isinstance(batch, list | tuple) else (batch,)
-            batch = (t.to(self.device, non_blocking=self.non_blocking) for t in batch)
+            batch = (
+                t.to(self.device, training_dtype(t, self.float_dtype), self.non_blocking)
+                for t in batch
+            )
             yield tuple(to_layout(t, self.layout) for t in batch)
 
 
@@ -160,9 +179,10 @@ def make_batches(
     device: torch.device,
     shard: tuple[int, int] = (0, 1),
     layout: torch.memory_format | None = None,
+    float_dtype: torch.dtype | None = None,
 ) -> TensorBatches | LoaderBatches:
-    """Wrap any supported data for the loop; in-memory data is moved to `device` (and images to
-    `layout`) once."""
+    """Wrap any supported data for the loop; in-memory data is moved to `device`, cast as Keras
+    casts it (`training_dtype`; floats to `float_dtype`) and images laid out in `layout`, once."""
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if isinstance(data, DataLoader):
@@ -171,6 +191,8 @@ def make_batches(
                 "under torchrun a DataLoader needs a DistributedSampler (tensors are sharded "
                 "by dllab itself)"
             )
-        return LoaderBatches(data, device, layout)
-    tensors = tuple(to_layout(t.to(device), layout) for t in as_tensors(data))
+        return LoaderBatches(data, device, layout, float_dtype)
+    tensors = tuple(
+        to_layout(t.to(device, training_dtype(t, float_dtype)), layout) for t in as_tensors(data)
+    )
     return TensorBatches(tensors, batch_size, shuffle, generator, shard)

@@ -30,6 +30,7 @@ from dllab.errors import CheckpointError
 
 WEIGHTS_FILE = "model.safetensors"
 STATE_FILE = "state.pt"
+TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")  # torch.save's zip archive, or a bare pickle
 
 
 def save_checkpoint(root: Path, tag: str, weights: dict[str, torch.Tensor], state: dict) -> Path:
@@ -85,16 +86,30 @@ def load_checkpoint(root: Path, tag: str = "last") -> tuple[dict[str, torch.Tens
         weights = load_file(str(folder / WEIGHTS_FILE))
     except (OSError, SafetensorError) as error:
         raise CheckpointError(f"cannot read weights {folder / WEIGHTS_FILE}: {error}") from None
+    state_path = folder / STATE_FILE
+    if state_path.is_file() and not _starts_like_torch_file(state_path):
+        raise CheckpointError(
+            f"{state_path} is not a checkpoint file (torch.save writes a zip archive; this is "
+            "some other file)"
+        )
     try:
-        state = torch.load(folder / STATE_FILE, weights_only=True, map_location="cpu")
+        state = torch.load(state_path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError:
         raise CheckpointError(
             f"refused to load {folder / STATE_FILE}: it holds objects other than tensors and "
             "plain values (a pickle that could run code)"
         ) from None
-    except (OSError, RuntimeError, EOFError) as error:
-        raise CheckpointError(f"cannot read {folder / STATE_FILE}: {error}") from None
+    except (OSError, RuntimeError, EOFError, IndexError, ValueError) as error:
+        raise CheckpointError(f"cannot read {state_path}: {error}") from None
     return weights, state
+
+
+def _starts_like_torch_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(4).startswith(TORCH_FILE_STARTS)
+    except OSError:
+        return True  # unreadable: torch.load says why
 
 
 def load_weights(model: nn.Module, weights: dict[str, torch.Tensor]) -> None:

@@ -1,5 +1,5 @@
-"""CPU and precision settings of the Trainer: denormals flushed to zero, and automatic mixed
-precision (its `amp=` option).
+"""CPU and precision settings of the Trainer: the CPU thread count, denormals flushed to zero,
+and automatic mixed precision (its `amp=` option).
 
 Mixed precision (Micikevicius et al., 2018, "Mixed Precision Training") runs the forward pass
 in bfloat16 or float16 under `torch.autocast` while the weights and optimizer stay float32;
@@ -7,12 +7,55 @@ float16 has a narrow exponent, so on CUDA its loss is multiplied by a running sc
 backward (GradScaler) and the gradients divided by it before clipping and the step (§3.2).
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 import torch
 
 from dllab.errors import ConfigError
+
+DEFAULT_THREADS = 1  # see set_threads
+MAX_THREADS = 1024
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # torch's own start-up settings
+
+
+class Threads:
+    """Whether the thread count was chosen, and torch's count when dllab was imported (read
+    only: importing dllab changes nothing)."""
+
+    chosen = False
+    at_import = torch.get_num_threads()
+
+
+def set_threads(n: int) -> None:
+    """torch's intra-op CPU threads, for the CLI's `--threads` and the Python API alike.
+
+    The syllabus' models are small: a second thread gains them 1.5x at most on an idle 2-core
+    machine and costs 2-25x when another program keeps a core busy, because OpenMP's threads
+    spin while they wait for each other at every operation (bench/bench_engine.py, "threads" and
+    "wait policy": sleeping threads, OMP_WAIT_POLICY=PASSIVE, cut that cost to 1.6x but lose the
+    idle gain), hence DEFAULT_THREADS = 1.
+
+    Raises:
+        ConfigError: for a count below 1 or above MAX_THREADS.
+    """
+    if not 1 <= n <= MAX_THREADS:
+        raise ConfigError(f"the thread count (--threads) must be 1 to {MAX_THREADS}, got {n}")
+    torch.set_num_threads(n)
+    Threads.chosen = True
+
+
+def default_threads() -> None:
+    """DEFAULT_THREADS, set when the first `fit` starts, unless the program chose a count: by
+    `set_threads`, by `torch.set_num_threads` to another count than torch started with, or by
+    OMP_NUM_THREADS / MKL_NUM_THREADS."""
+    if Threads.chosen:
+        return
+    chosen_elsewhere = torch.get_num_threads() != Threads.at_import
+    if not chosen_elsewhere and not any(os.environ.get(v) for v in THREAD_VARIABLES):
+        torch.set_num_threads(DEFAULT_THREADS)
+    Threads.chosen = True
 
 
 def denormals_flushed() -> bool:

@@ -1,8 +1,13 @@
 """The Trainer: Keras' compile / fit / evaluate / predict / save / load over plain PyTorch.
 
+    seed_everything(0)                   # the initial weights, as keras.utils.set_random_seed
     trainer = Trainer(model, optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
-    history = trainer.fit((X, y), val_data=(X_val, y_val), num_epochs=10, batch_size=32)
+    history = trainer.fit(X, y, val_data=(X_val, y_val), num_epochs=10, batch_size=32)
     trainer.evaluate((X_test, y_test))   # {"loss": ..., "accuracy": ...}
+
+As in Keras, a second `fit` trains `num_epochs` more epochs; inputs are cast once to the model's
+float type (float64 arrays to float32) and integer labels to int64; training uses one CPU thread
+unless the program chose another count (`dllab.engine.speed.default_threads`).
 
 One training step (`backward_step`) is: zero the gradients, backpropagate, stop on a
 non-finite loss or gradient norm (the divergence guard), clip, and step the optimizer.
@@ -24,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
@@ -34,7 +40,7 @@ from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.progress import ProgressBar, progress_bar
-from dllab.engine.speed import Precision, flush_denormals
+from dllab.engine.speed import Precision, default_threads, flush_denormals
 from dllab.engine.tasks import Task, make_task
 from dllab.errors import (
     CheckpointError,
@@ -120,10 +126,16 @@ def resolve_device(spec: str | torch.device) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(spec)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {spec!r} (use auto, cpu or cuda)") from None
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unknown device {spec!r} (use auto, cpu, cuda or cuda:N)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' asked for, but no CUDA GPU is available here")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"device {spec!r}: this machine has {torch.cuda.device_count()} GPUs")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' asked for, but no Apple GPU is available here")
     return device
 
 
@@ -147,7 +159,10 @@ class Trainer:
         callbacks: see `dllab.engine.callbacks`.
         device: "auto", "cpu", "cuda" or "cuda:N".
         grad_clip: None, `ClipNorm(max_norm, norm_type)` or `ClipValue(v)`.
-        seed: fixes the data order and, on a fresh fit, dropout and augmentation.
+        seed: fixes the data order and, on a fresh fit, dropout and augmentation. The initial
+            weights were drawn when the model was built: seed them there, with
+            `seed_everything(seed)` before building it (Keras: `keras.utils.set_random_seed`).
+            The Trainer never re-initialises a model, which may hold pretrained weights.
         quiet: no progress display (always quiet on ranks other than 0).
         name: the model's name in history records.
         config: plain values saved in every checkpoint (the run's experiment config).
@@ -190,6 +205,8 @@ class Trainer:
         self.channels_last = channels_last
         memory_format = torch.channels_last if channels_last else torch.preserve_format
         self.model = model.to(self.device, memory_format=memory_format)
+        floats = (p.dtype for p in self.model.parameters() if p.is_floating_point())
+        self.float_dtype = next(floats, torch.get_default_dtype())  # inputs are cast to it
         self.task: Task = make_task(loss, metrics)
         self.optimizers = self.task.make_optimizers(
             self.model, lambda params: make_optimizer(optimizer, params, lr, weight_decay)
@@ -266,32 +283,48 @@ class Trainer:
     def fit(
         self,
         train_data,
+        y=None,
+        *,
         val_data=None,
         num_epochs: int = 1,
         batch_size: int | None = 32,
         resume: str | Path | None = None,
         shuffle: bool = True,
+        validation_data=None,
     ) -> History:
-        """Train for `num_epochs` (counting epochs already done when resuming).
+        """Train `num_epochs` more epochs, as Keras' `fit` does (a second call continues).
 
         Args:
             train_data: (X, y) tensors or arrays, a TensorDataset, a DataLoader, or X alone.
-            val_data: the same kinds; evaluated after every epoch as `val_<metric>`.
+            y: the targets, when X is given alone as in Keras' `fit(X, y)`.
+            val_data: the same kinds as train_data; evaluated after every epoch as
+                `val_<metric>`. `validation_data` is Keras' name for it.
             batch_size: None for full-batch gradient descent, 1 for per-sample SGD.
             resume: a checkpoint folder written by `save` / `ModelCheckpoint`: training
-                continues exactly where it stopped (weights, optimizer, schedule, RNG, data order).
+                continues exactly where it stopped (weights, optimizer, schedule, RNG, data order)
+                up to `num_epochs` in all, the epochs already done included (Keras' `epochs`
+                with `initial_epoch`), so that a resumed run ends where the original would.
         """
         if num_epochs < 0:
             raise ConfigError(f"num_epochs must be >= 0, got {num_epochs}")
+        train_data = _training_data(train_data, y)
+        val_data = _validation_data(val_data, validation_data)
+        default_threads()
         shard = (distributed.rank(), distributed.world_size())
         batches = make_batches(
-            train_data, batch_size, shuffle, self.data_generator, self.device, shard, self.layout
-        )
+            train_data, batch_size, shuffle, self.data_generator, self.device, shard, self.layout,
+            self.float_dtype,
+        )  # fmt: skip
         self.val_data = val_data
         self.eval_batch_size = max(batch_size or 0, 1024)
-        self.num_epochs, self.steps_per_epoch = num_epochs, len(batches)
+        # Resuming, the schedule spans the whole run (`load` restores its place in it); else the
+        # epochs of this call.
+        start = 0 if resume is not None else self.epoch
+        end = num_epochs if resume is not None else self.epoch + num_epochs
+        self.num_epochs, self.steps_per_epoch = end, len(batches)
+        total_steps = (end - start) * len(batches)
         self.schedulers = {
-            key: make_schedule(spec, self.optimizers[key], num_epochs * len(batches), len(batches))
+            key: make_schedule(spec, self.optimizers[key], total_steps, len(batches))
             for key, spec in self._schedule_specs().items()
         }
         if resume is not None:
@@ -318,7 +351,7 @@ class Trainer:
                 warnings.filterwarnings(
                     "ignore", "Detected call of `lr_scheduler.step", UserWarning
                 )
-                while self.epoch < num_epochs and not self.stop_training:
+                while self.epoch < end and not self.stop_training:
                     self._train_epoch(batches)
                     self._stop_if_asked()
         except KeyboardInterrupt:
@@ -495,8 +528,9 @@ class Trainer:
         """Loss and metrics averaged over every sample of `data`."""
         self.model.eval()
         batches = make_batches(
-            data, batch_size or 1024, False, None, self.device, layout=self.layout
-        )
+            data, batch_size or 1024, False, None, self.device, layout=self.layout,
+            float_dtype=self.float_dtype,
+        )  # fmt: skip
         sums: dict[str, float] = {}
         count = 0
         for batch in batches.epoch():
@@ -510,14 +544,47 @@ class Trainer:
 
     @torch.no_grad()
     def predict(self, X, batch_size: int = 1024) -> torch.Tensor:
-        """The model's outputs for inputs X, in order, on the CPU."""
+        """The model's outputs for a batch of inputs X, in order, on the CPU.
+
+        Raises:
+            DataError: for inputs that do not fit the model; for one sample given without its
+                batch axis, the error says to add it (`X[None]`).
+        """
         self.model.eval()
-        batches = make_batches(X, batch_size, False, None, self.device, layout=self.layout)
+        batches = make_batches(
+            X, batch_size, False, None, self.device, layout=self.layout,
+            float_dtype=self.float_dtype,
+        )  # fmt: skip
         outputs = []
         for batch in batches.epoch():
-            with fits_model(batch, first=not outputs):
+            if outputs:
                 outputs.append(self.model(batch[0]).cpu())
+                continue
+            try:
+                with fits_model(batch):
+                    y_hat = self.model(batch[0])
+                if y_hat.dim() == 0 or len(y_hat) != len(batch[0]):
+                    raise DataError(
+                        f"the model gave {tuple(y_hat.shape)} for inputs {tuple(batch[0].shape)}: "
+                        "not one output per sample"
+                    )
+            except DataError as error:
+                whole = batches.tensors[0] if isinstance(batches, TensorBatches) else batch[0]
+                raise self._batch_axis_missing(whole) or error from None
+            outputs.append(y_hat.cpu())
         return torch.cat(outputs)
+
+    def _batch_axis_missing(self, X: torch.Tensor) -> DataError | None:
+        """The error for inputs X that are one sample without its batch axis: the model takes
+        X[None]. None when it does not (the inputs are wrong in another way)."""
+        try:
+            self.model(X[None])
+        except Exception:  # any failure: X[None] is not the answer either
+            return None
+        return DataError(
+            f"predict takes a batch of inputs, and X {tuple(X.shape)} is one sample: add a "
+            "batch axis: `X[None]`"
+        )
 
     # ---- checkpoints ----------------------------------------------------------------------
 
@@ -539,6 +606,7 @@ class Trainer:
             "epoch_sums": dict(self._epoch_sums),
             "train_time": self._train_time,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "optimizer_classes": {k: type(o).__name__ for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "callbacks": {self._callback_key(i, c): c.state_dict() for i, c in self._stateful()},
             "rng": rng,
@@ -561,6 +629,25 @@ class Trainer:
             return Path(folder)
         return save_checkpoint(Path(folder), tag, self.weights(), self.state_dict())
 
+    def _check_optimizers(self, folder: str | Path, state: dict) -> None:
+        """Refuse a checkpoint of other optimizers before anything is loaded: torch would take
+        Adam's state into SGD and fail at the next step (KeyError: 'momentum')."""
+        classes = state.get("optimizer_classes", {})  # absent in checkpoints before 2026-12
+        for key, opt in self.optimizers.items():
+            saved = state.get("optimizers", {}).get(key)
+            ours = type(opt).__name__
+            theirs = classes.get(key)
+            if theirs is None and saved is not None:  # the settings each optimizer keeps
+                groups = saved.get("param_groups") or [{}]
+                same = set(groups[0]) == set(opt.state_dict()["param_groups"][0])
+                theirs = ours if same else "another optimizer"
+            if saved is None or theirs != ours:
+                what = "" if key == "main" else f" {key!r}"
+                raise CheckpointError(
+                    f"{folder}: the checkpoint's optimizer{what} is {theirs or 'missing'}, this "
+                    f"Trainer's is {ours}; build the Trainer with the same optimizer to load it"
+                )
+
     def load(self, folder: str | Path, tag: str = "last", restore_rng: bool = False) -> None:
         """Restore weights, optimizer, callbacks, history and counters from `folder`.
 
@@ -572,6 +659,7 @@ class Trainer:
             raise CheckpointError(
                 f"{folder}: not a dllab checkpoint (format {state.get('format')})"
             )
+        self._check_optimizers(folder, state)
         load_weights(self.model, weights)
         try:
             for key, opt in self.optimizers.items():
@@ -608,3 +696,27 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _training_data(train_data, y):
+    """Keras' `fit(X, y)` as dllab's `fit((X, y))`."""
+    if y is None:
+        return train_data
+    if not _is_array(y):
+        raise ConfigError(
+            "fit's second argument is the targets y, as in Keras' fit(X, y); pass validation "
+            "data as val_data=(X, y)"
+        )
+    if not _is_array(train_data):
+        raise ConfigError("pass the training data as fit(X, y) or fit((X, y)), not both")
+    return (train_data, y)
+
+
+def _validation_data(val_data, validation_data):
+    if val_data is not None and validation_data is not None:
+        raise ConfigError("give val_data or validation_data (Keras' name for it), not both")
+    return val_data if val_data is not None else validation_data
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray)

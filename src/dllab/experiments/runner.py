@@ -160,7 +160,7 @@ def run_experiment(
     *,
     quick: bool = False,
     overrides: tuple[str, ...] = (),
-    seed: int = 0,
+    seed: int | None = None,
     device: str = "auto",
     out: str | None = None,
     resume: str | None = None,
@@ -169,7 +169,9 @@ def run_experiment(
     keep_failed: bool = False,
     speed: dict | None = None,
 ) -> Path:
-    """Run experiment `name` and return its folder (see the module docstring for its files).
+    """Run experiment `name` with `seed` (default 0) and return its folder (see the module
+    docstring for its files). `resume` continues the unfinished run in that folder with its own
+    seed and config; its `duration_s` sums the time of every part.
 
     A fresh run that fails on bad input (a ConfigError, DataError or CheckpointError raised
     inside the experiment) leaves no folder behind, unless `keep_failed` (the tour keeps it to
@@ -179,11 +181,15 @@ def run_experiment(
         DllabError: bad input, found before anything is written where possible.
     """
     exp = get_experiment(name)
+    check_numbers(seed, checkpoint_interval_s)
     rank_device = distributed.init(device)
     if resume is not None:
-        folder, meta, config = _resumable(exp, resume, overrides)
+        folder, meta, config = _resumable(exp, resume, overrides, seed=seed, out=out, quick=quick)
         seed, quick = meta["seed"], meta["quick"]
+        meta["duration_s"] = _earlier_parts(folder, meta)
+        meta.pop("error", None)  # an earlier part's
     else:
+        seed = 0 if seed is None else seed
         config = exp.quick_config() if quick else exp.default_config()
         config = apply_overrides(config, list(overrides))
     run_device = rank_device or resolve_device(device)
@@ -191,6 +197,7 @@ def run_experiment(
     if resume is None:
         folder = distributed.broadcast_object(new_run_folder(name, out) if main else None)
         meta = _metadata(exp, config, quick, seed, run_device)
+    meta["part_started"] = time.time()  # how long a killed part ran: until its last write
     if main:
         write_json(folder / "config.json", {**meta, "status": "running"})
     started = time.perf_counter()
@@ -251,9 +258,23 @@ def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.dev
     }
 
 
+def check_numbers(seed: int | None, checkpoint_interval_s: float) -> None:
+    """The run's numeric flags, before anything is written: a seed torch takes (64 bits), and
+    a finite, non-negative checkpoint interval."""
+    if seed is not None and (type(seed) is not int or not 0 <= seed < 2**64):
+        raise ConfigError(f"--seed must be from 0 to 2**64 - 1, got {seed}")
+    if not (math.isfinite(checkpoint_interval_s) and checkpoint_interval_s >= 0):
+        raise ConfigError(
+            f"--checkpoint-interval must be a finite number >= 0 (seconds), got "
+            f"{checkpoint_interval_s}"
+        )
+
+
 def _finish(folder: Path, meta: dict, started: float, status: str, error: str = "") -> None:
     meta = {**meta, "status": status, "finished": datetime.now().isoformat(timespec="seconds")}
-    meta["duration_s"] = round(time.perf_counter() - started, 2)
+    earlier = meta.pop("duration_s", 0.0)  # the parts before this one, when resuming
+    meta["duration_s"] = round(earlier + time.perf_counter() - started, 2)
+    meta.pop("part_started", None)
     if error:
         meta["error"] = error
     write_json(folder / "config.json", meta)
@@ -262,14 +283,52 @@ def _finish(folder: Path, meta: dict, started: float, status: str, error: str = 
     render(folder)
 
 
-def _resumable(exp: Experiment, resume: str, overrides: tuple[str, ...]):
+def _resumable(
+    exp: Experiment,
+    resume: str,
+    overrides: tuple[str, ...],
+    seed: int | None,
+    out: str | None,
+    quick: bool,
+):
+    """The folder, saved metadata and config of the unfinished run `resume` to continue.
+
+    Raises:
+        ConfigError: for flags that would change the run, a folder of another experiment or of
+            a finished run, or one without a complete config.json.
+    """
     folder = Path(resume)
-    if overrides:
-        raise ConfigError("--resume continues a run with its saved config; drop --set")
+    given = {"--set": bool(overrides), "--seed": seed is not None, "--out": out is not None}
+    flags = [flag for flag, value in {**given, "--quick": quick}.items() if value]
+    if flags:
+        raise ConfigError(
+            f"--resume continues a run with its saved config, seed and folder; drop {flags[0]}"
+        )
     try:
         meta = json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"--resume {folder}: no readable config.json there") from None
-    if meta.get("experiment") != exp.name:
-        raise ConfigError(f"--resume {folder}: that folder is a run of {meta.get('experiment')!r}")
+    if not isinstance(meta, dict) or meta.get("experiment") != exp.name:
+        what = meta.get("experiment") if isinstance(meta, dict) else None
+        raise ConfigError(f"--resume {folder}: that folder is a run of {what!r}")
+    if meta.get("status") == "ok":
+        raise ConfigError(
+            f"--resume {folder}: that run has finished (status ok); there is nothing to resume"
+        )
+    missing = [key for key in ("seed", "quick", "config") if key not in meta]
+    if missing or not isinstance(meta["config"], dict):
+        lacks = ", ".join(missing) or "a config object"
+        raise ConfigError(f"--resume {folder}: the config.json there lacks {lacks}")
+    check_numbers(meta["seed"], 0.0)
     return folder, meta, from_dict(exp.config, meta["config"])
+
+
+def _earlier_parts(folder: Path, meta: dict) -> float:
+    """Seconds the run's earlier parts took: the sum each wrote when it ended, plus, for a part
+    killed before it could (its status still "running"), its start to the folder's last write."""
+    seconds = meta.get("duration_s")
+    seconds = seconds if type(seconds) in (int, float) else 0.0
+    if meta.get("status") == "running" and "part_started" in meta:
+        last_write = max(p.stat().st_mtime for p in folder.rglob("*") if p.is_file())
+        seconds += max(0.0, last_write - meta["part_started"])
+    return seconds

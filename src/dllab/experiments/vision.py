@@ -96,11 +96,12 @@ def synthetic_cifar(num_train: int, num_test: int, seed: int = 0) -> Dataset:
     return Dataset("synthetic-cifar10", split(num_train), split(num_test), None, classes)
 
 
-def load_images(source: str, dir: str, num_synthetic: int) -> Dataset:
-    """Real CIFAR-10 from `dir` (a DataError names what is missing) or synthetic stand-ins."""
+def load_images(source: str, dir: str, num_synthetic: int, download: bool = False) -> Dataset:
+    """Real CIFAR-10 from `dir`, downloaded there first with `download` (a DataError names what
+    is missing), or synthetic stand-ins."""
     if source == "synthetic":
         return synthetic_cifar(num_synthetic, max(num_synthetic // 5, 100))
-    return data.load("cifar10", dir=dir or None)
+    return data.load("cifar10", dir=dir or None, download=download)
 
 
 def read_weight_file(path: str) -> dict[str, torch.Tensor]:

@@ -23,7 +23,7 @@ from dllab.report import plots
 @dataclass
 class BackpropConfig:
     x1: float = 1.0  # the input (an XOR corner)
-    x2: float = 0.0
+    x2: float = 0.0  # the second input
     target: float = 1.0  # XOR(1, 0)
     lr: float = param(0.5, gt=0)  # one gradient-descent step
 
@@ -180,7 +180,7 @@ def _draw_backprop(run: Run, x, y, values: dict, params: dict, grads: dict, loss
 class BpttConfig:
     num_steps: int = param(50, ge=3, le=200)  # sequence length T; distances 1 .. T-1
     num_hiddens: int = param(32, ge=2)  # hidden units H
-    input_size: int = param(4, ge=1)
+    input_size: int = param(4, ge=1)  # features per step of the random inputs
     radii: tuple[float, ...] = param((0.5, 1.0, 1.5, 3.0), gt=0)  # spectral radius of W_hh
     forget_biases: tuple[float, ...] = (0.0, 1.0, 3.0)  # LSTM forget-gate biases to compare
     num_sequences: int = param(4, ge=1)  # random input sequences; norms are geometric means

@@ -26,6 +26,7 @@ UNITS = {
 }
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
 OWN_CURVES = Path("figures") / "training_curves.png"  # an experiment's own, shown first instead
+MARKER = "<!-- a dllab report page -->"  # in every page; `dllab report --out` replaces only these
 _NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
 _CSS = """
@@ -160,25 +161,31 @@ def _model(record: dict) -> str:
     return str(record.get("model", "run"))
 
 
+def _curve_choice(history: list[dict]) -> tuple[list[str], str]:
+    """The metrics a history's curves show (loss first, at most four; none without history) and
+    their x axis: epochs when there are a few, else steps (a quick run may be one epoch)."""
+
+    epochs = Counter(_model(r) for r in history if r.get("kind", "epoch") == "epoch")
+    has_steps = any(r.get("kind") == "step" for r in history)
+    x = "step" if has_steps and max(epochs.values(), default=0) < 3 else "epoch"
+    names = {
+        key.removeprefix("val_")
+        for r in history
+        for key, value in r.items()
+        if key not in _NOT_METRICS and plots.is_number(value)
+    }
+    return sorted(names, key=lambda name: (name != "loss", name))[:4], x
+
+
 def _draw_training_curves(run: Run) -> None:
-    """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/:
-    against epochs when there are a few, else against steps (a quick run may be one epoch).
-    An experiment that draws its own (figures/training_curves.png) keeps it instead."""
+    """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/. An
+    experiment that draws its own (figures/training_curves.png) keeps it instead."""
 
     if (run.dir / OWN_CURVES).is_file():
         (run.dir / CURVES).unlink(missing_ok=True)
         return
-    epochs = Counter(_model(r) for r in run.history if r.get("kind", "epoch") == "epoch")
-    has_steps = any(r.get("kind") == "step" for r in run.history)
-    x = "step" if has_steps and max(epochs.values(), default=0) < 3 else "epoch"
-    names = {
-        key.removeprefix("val_")
-        for r in run.history
-        for key, value in r.items()
-        if key not in _NOT_METRICS and plots.is_number(value)
-    }
-    if names:
-        metrics = sorted(names, key=lambda name: (name != "loss", name))[:4]
+    metrics, x = _curve_choice(run.history)
+    if metrics:
         title = f"Training curves: {plots.plain(run.title)}"
         units = {"loss": _loss_unit(run)} if _loss_unit(run) else {}
         plots.loss_curves(run.history, run.dir / CURVES, title, metrics, x=x, units=units)
@@ -363,11 +370,20 @@ def _run_details(run: Run) -> str:
 
 def _page(title: str, body: str) -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n{MARKER}\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="data:,">\n'  # no favicon request
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def is_dllab_page(path: Path) -> bool:
+    """Whether the file at `path` is a page dllab wrote (it carries MARKER near its start)."""
+    try:
+        with open(path, "rb") as f:
+            return MARKER.encode() in f.read(200)
+    except OSError:
+        return False
 
 
 def _write(path: Path, text: str) -> Path:
@@ -420,24 +436,85 @@ def _headline_metric(run: Run, name: str) -> str:
     return text
 
 
-def _card(run: Run, anchor: str, base: Path) -> str:
+def _card(run: Run, anchor: str, base: Path, differing: list[tuple[str, object]]) -> str:
     report = _href(run.dir / "report.html", base)
     links = (
         f'<p class="links"><a href="{report}">full report</a>'
         f'<a href="{_href(run.dir, base)}/">run folder</a></p>'
     )
-    parts = [f'<h3><a href="{report}">{_e(run.title)}</a></h3>', _unit_line(run), _alerts(run)]
+    parts = [f'<h3><a href="{report}">{_e(run.title)}</a></h3>', _unit_line(run)]
+    parts += [_identity_line(run, differing), _alerts(run)]
     parts.append(_about(run))
     parts += [_figures(run, base), _metrics_table(run), links]
     return f'<section class="card" id="{anchor}">\n' + "\n".join(parts) + "\n</section>"
 
 
+def _experiment(run: Run) -> str:
+    return str(run.config.get("experiment") or run.dir.name)
+
+
+def _index_title(runs: list[Run]) -> str:
+    """What the page holds: `2 runs of digits-mlp: <its title>`, or `3 runs: vae, xor, gan-2d`."""
+
+    names = list(dict.fromkeys(_experiment(run) for run in runs))
+    count = f"{len(runs)} run{'s' * (len(runs) != 1)}"
+    if len(names) == 1:
+        return f"{count} of {names[0]}: {runs[0].title}"
+    return f"{count}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"
+
+
+def _differing_settings(runs: list[Run]) -> list[list[tuple[str, object]]]:
+    """For each run, the settings whose values differ among the runs of its experiment."""
+
+    flat = [dict(_flatten(run.config.get("config") or {})) for run in runs]
+    differing = []
+    for run, settings in zip(runs, flat):
+        peers = [f for other, f in zip(runs, flat) if _experiment(other) == _experiment(run)]
+        keys = dict.fromkeys(key for f in peers for key in f)
+        differ = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in peers}) > 1]
+        differing.append([(key, settings.get(key)) for key in differ])
+    return differing
+
+
+def _identity_line(run: Run, differing: list[tuple[str, object]]) -> str:
+    """Which run this is: its folder, its seed and the settings that set it apart."""
+
+    parts = [f"<code>{_e(run.dir)}</code>", f"seed {_e(_fmt(run.config.get('seed')))}"]
+    parts += [f"<code>{_e(key)}={_e(_fmt(value))}</code>" for key, value in differing]
+    return f'<p class="sub">{" · ".join(parts)}</p>'
+
+
+def _overlaid_curves(runs: list[Run], out_path: Path) -> str:
+    """The training curves of several runs of one experiment in one figure, drawn beside the
+    page into <page name>_figures/; no figure for runs of different experiments."""
+
+    if len(runs) < 2 or len({_experiment(run) for run in runs}) > 1:
+        return ""
+    metrics, x = _curve_choice([record for run in runs for record in run.history])
+    if not metrics:
+        return ""
+    names = [run.dir.name for run in runs]
+    labels = names if len(set(names)) == len(names) else [str(run.dir) for run in runs]
+    histories = {plots.plain(label): run.history for label, run in zip(labels, runs)}
+    path = out_path.parent / f"{out_path.stem}_figures" / CURVES.name
+    title = f"Training curves of {len(runs)} runs: {plots.plain(runs[0].title)}"
+    plots.overlaid_runs(histories, path, title, metrics, x=x)
+    src, caption = _href(path, out_path.parent), "Training curves, one colour per run"
+    return (
+        f'<h2>Training curves</h2>\n<div class="figures"><figure><a href="{src}"><img src="{src}" '
+        f'alt="{caption}"></a><figcaption>{caption}</figcaption></figure></div>'
+    )
+
+
 def render_index(
-    run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, title: str = "dllab tour"
+    run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, title: str | None = None
 ) -> Path:
-    """Write one page over many runs: a summary table, then one section per syllabus unit with a
-    card per run (figures, metrics, links to its report.html and folder). Runs keep their given
-    order within a unit; call `render` on each run first so the report links resolve.
+    """Write one page over many runs: a summary table, the runs' training curves overlaid when
+    they are runs of one experiment, then one section per syllabus unit with a card per run
+    (its folder, seed and the settings that differ from the other runs of its experiment;
+    figures, metrics, links to its report.html and folder). Runs keep their given order within
+    a unit; call `render` on each run first so the report links resolve. The title says what
+    the page holds unless given.
 
     Raises:
         DataError: if one of `run_dirs` is not a folder.
@@ -446,10 +523,15 @@ def render_index(
     out_path = Path(out_path)
     base = out_path.parent
     runs = [read_run(d) for d in run_dirs]
+    title = title or _index_title(runs)
     anchors = [f"run-{i + 1}" for i in range(len(runs))]
+    differing = _differing_settings(runs)
+    repeated = {t for t, n in Counter(run.title for run in runs).items() if n > 1}
     summary = [
         [
-            f'<a href="#{anchor}">{_e(run.title)}</a>',
+            f'<a href="#{anchor}">{_e(run.title)}'
+            + (f" ({_e(run.dir.name)})" if run.title in repeated else "")
+            + "</a>",
             UNITS[run.unit][0] if run.unit else "—",
             _badge(run.status),
             _duration(run.config.get("duration_s")),
@@ -462,12 +544,13 @@ def render_index(
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{len(runs)} runs, {failed} failed</p>',
         _table(["experiment", "unit", "status", "duration", "headline metric"], summary, {3}),
+        _overlaid_curves(runs, out_path),
     ]
     for unit in [*UNITS, None]:
-        members = [(run, a) for run, a in zip(runs, anchors) if run.unit == unit]
+        members = [(i, run) for i, run in enumerate(runs) if run.unit == unit]
         if members:
             heading = "Other runs" if unit is None else "Unit {} · {}".format(*UNITS[unit])
             section_id = "unit-other" if unit is None else f"unit-{unit}"
             body.append(f'<h2 id="{section_id}">{_e(heading)}</h2>')
-            body += [_card(run, anchor, base) for run, anchor in members]
+            body += [_card(run, anchors[i], base, differing[i]) for i, run in members]
     return _write(out_path, _page(title, "\n".join(body)))

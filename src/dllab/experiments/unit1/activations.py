@@ -22,7 +22,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 class ActivationsConfig:
     num_layers: int = param(8, ge=1)  # hidden layers of the deep MLP
     num_hiddens: int = param(64, ge=1)  # units per hidden layer
-    num_epochs: int = param(20, ge=1)
+    num_epochs: int = param(20, ge=1)  # epochs per activation
     lr: float = param(0.05, gt=0)  # plain SGD, so that vanishing gradients show
     init: Literal["matched", "torch"] = "matched"  # He for ReLU-like, Glorot for sigmoid/tanh
 

@@ -16,10 +16,10 @@ from dllab.report import plots
 
 @dataclass
 class ClassifierConfig:
-    num_epochs: int = param(60, ge=1)
-    batch_size: int = param(64, ge=1)
+    num_epochs: int = param(60, ge=1)  # passes over the training set
+    batch_size: int = param(64, ge=1)  # samples per step
     lr: float = param(2e-3, gt=0)  # Adam, cosine schedule
-    dropout: float = param(0.1, ge=0, lt=1)
+    dropout: float = param(0.1, ge=0, lt=1)  # drop probability after each hidden layer (digits)
     engine: Engine = "torch"  # scratch: train the same MLP in dllab.scratch as well
 
 

@@ -19,8 +19,8 @@ class ArchitecturesConfig:
     models: tuple[str, ...] = (  # registered models taking 1x8x8 digits
         "digits_cnn", "vgg11_digits", "googlenet_small", "googlenet_naive_small", "resnet20",
     )  # fmt: skip
-    num_epochs: int = param(20, ge=1)
-    batch_size: int = param(64, ge=1)
+    num_epochs: int = param(20, ge=1)  # epochs per architecture
+    batch_size: int = param(64, ge=1)  # digits per step
     lr: float = param(2e-3, gt=0)  # Adam
 
 

@@ -23,7 +23,7 @@ from dllab.report import plots
 class AugmentationConfig:
     num_train: int = param(20, ge=1)  # labelled digits per class: augmentation helps most here
     num_epochs: int = param(150, ge=1)  # augmented data takes longer to fit than the bare set
-    batch_size: int = param(32, ge=1)
+    batch_size: int = param(32, ge=1)  # digits per step
     lr: float = param(3e-3, gt=0)  # Adam
     policies: tuple[str, ...] = (  # "+"-joined augmentations, "mixup"/"cutmix" last, or "none"
         "none", "translate", "rotate", "affine", "crop", "cutout", "noise", "mixup", "cutmix",

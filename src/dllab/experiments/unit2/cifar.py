@@ -20,6 +20,7 @@ from dllab.experiments.vision import (
 class ImagesData:
     source: Literal["cifar10", "synthetic"] = "cifar10"  # synthetic: CIFAR-shaped stand-ins
     dir: str = ""  # folder holding CIFAR-10's python batches (default: the dllab cache)
+    download: bool = False  # fetch missing CIFAR-10 files into the cache first
     num_synthetic: int = param(2000, ge=10)  # synthetic training images
 
 
@@ -33,25 +34,27 @@ class ModelChoice:
 class CifarConfig:
     data: ImagesData = field(default_factory=ImagesData)
     model: ModelChoice = field(default_factory=ModelChoice)
-    num_epochs: int = param(10, ge=1)
-    batch_size: int = param(32, ge=1)
-    optimizer: Literal["adam", "momentum", "nesterov"] = "adam"
-    lr: float = param(1e-3, gt=0)
-    weight_decay: float = param(0.0, ge=0)
-    schedule: Literal["none", "cosine", "onecycle"] = "none"
-    augment: tuple[str, ...] = ()  # in-step augmentations, e.g. crop, hflip
+    num_epochs: int = param(10, ge=1)  # passes over the training images
+    batch_size: int = param(32, ge=1)  # images per step
+    optimizer: Literal["adam", "momentum", "nesterov"] = "adam"  # momentum: SGD, momentum 0.9
+    lr: float = param(1e-3, gt=0)  # the optimizer's (peak) learning rate
+    weight_decay: float = param(0.0, ge=0)  # L2 penalty on the weights
+    schedule: Literal["none", "cosine", "onecycle"] = "none"  # learning rate over the steps
+    augment: tuple[str, ...] = param((), allow_empty=True)  # augmentations in each step: crop...
 
 
 @dataclass
 class ResnetCifarConfig(CifarConfig):
     model: ModelChoice = field(default_factory=lambda: ModelChoice("resnet20"))
-    num_epochs: int = param(30, ge=1)
-    batch_size: int = param(128, ge=1)
+    num_epochs: int = param(30, ge=1)  # passes over the training images
+    batch_size: int = param(128, ge=1)  # images per step (He et al.: 128)
     optimizer: Literal["adam", "momentum", "nesterov"] = "momentum"  # SGD, momentum 0.9 (§4.2)
-    lr: float = param(0.1, gt=0)
-    weight_decay: float = param(5e-4, ge=0)
-    schedule: Literal["none", "cosine", "onecycle"] = "cosine"
-    augment: tuple[str, ...] = ("crop", "hflip")  # 4-pixel pad-and-crop, flips (§4.2)
+    lr: float = param(0.1, gt=0)  # He et al.'s starting rate (§4.2)
+    weight_decay: float = param(5e-4, ge=0)  # L2 penalty on the weights (§4.2: 1e-4)
+    schedule: Literal["none", "cosine", "onecycle"] = "cosine"  # instead of §4.2's steps
+    augment: tuple[str, ...] = param(  # 4-pixel pad-and-crop, flips (§4.2)
+        ("crop", "hflip"), allow_empty=True
+    )
 
 
 CIFAR_QUICK = {"data": {"source": "synthetic", "num_synthetic": 256}, "num_epochs": 1}
@@ -59,7 +62,8 @@ CIFAR_QUICK = {"data": {"source": "synthetic", "num_synthetic": 256}, "num_epoch
 
 def _cifar(cfg: CifarConfig, run: Run) -> dict[str, float]:
     """Train `cfg.model` (optionally from pretrained weights) on CIFAR-10 or its stand-ins."""
-    images = load_images(cfg.data.source, cfg.data.dir, cfg.data.num_synthetic)
+    spec = cfg.data
+    images = load_images(spec.source, spec.dir, spec.num_synthetic, spec.download)
     model = run.model("model", cfg.model.name, num_classes=10, in_channels=3)
     if cfg.model.weights:
         load_pretrained(model, cfg.model.weights)

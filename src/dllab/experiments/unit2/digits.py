@@ -21,8 +21,8 @@ from dllab.report import plots
 
 @dataclass
 class DigitsConfig:
-    num_epochs: int = param(30, ge=1)
-    batch_size: int = param(32, ge=1)
+    num_epochs: int = param(30, ge=1)  # passes over the 1257 training digits
+    batch_size: int = param(32, ge=1)  # digits per step
     lr: float = param(1e-3, gt=0)  # Adam
 
 

@@ -26,10 +26,10 @@ from dllab.report import plots
 class Mnist1dConfig:
     num_epochs: int = param(60, ge=1)  # epochs of the CNN (one-cycle schedule over them)
     width: int = param(32, ge=1)  # channels of the first blocks (then 2x, 4x)
-    batch_size: int = param(256, ge=1)
+    batch_size: int = param(256, ge=1)  # signals per step
     lr: float = param(6e-3, gt=0)  # AdamW peak learning rate
     weight_decay: float = param(0.05, ge=0)  # AdamW decoupled weight decay
-    label_smoothing: float = param(0.1, ge=0, lt=1)
+    label_smoothing: float = param(0.1, ge=0, lt=1)  # targets 1 - s on the true class
     max_shift: int = param(3, ge=0)  # random shifts by up to this many samples (zero fill)
     test_shifts: int = param(2, ge=0)  # test-time augmentation: mean logits over shifts -k..k
     mlp_epochs: int = param(100, ge=1)  # the MLP baseline: 40-100-100-10, Adam 1e-3, batch 100

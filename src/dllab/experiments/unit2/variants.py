@@ -97,14 +97,14 @@ POOLINGS = {"max": "max", "avg": "avg", "min": "min", "global": None}  # global:
 
 @dataclass
 class DropoutConfig(VariantsConfig):
-    num_epochs: int = param(100, ge=1)
+    num_epochs: int = param(100, ge=1)  # long enough to over-fit without dropout
     num_train: int = param(20, ge=0)  # few examples per class, so that the CNN can memorise them
 
 
 @dataclass
 class NormConfig(VariantsConfig):
     optimizer: Literal["sgd", "momentum", "adam"] = "sgd"  # plain SGD: where norms matter most
-    lr: float = param(0.05, gt=0)
+    lr: float = param(0.05, gt=0)  # SGD's learning rate
 
 
 @experiment(

@@ -33,7 +33,9 @@ def _steps_to_solve(steps: list[dict], threshold: float, window: int = 20) -> in
 @dataclass
 class MemoryConfig:
     T: int = param(100, ge=2)  # the sequence length whose numbers are the metrics
-    sweep: tuple[int, ...] = param((50, 100, 200, 400), ge=2)  # further lengths for the figure
+    sweep: tuple[int, ...] = param(  # further lengths for the figure
+        (50, 100, 200, 400), ge=2, allow_empty=True
+    )
     cells: tuple[Cell, ...] = ("rnn", "lstm", "gru")  # rnn = Elman's tanh RNN
     num_hiddens: int = param(64, ge=1)  # hidden units of every cell
     lstm_init: Literal["torch", "chrono"] = "chrono"  # chrono: forget-gate biases ~ log U(1, T)
@@ -50,7 +52,9 @@ class MemoryConfig:
 
 @dataclass
 class CopyConfig(MemoryConfig):
-    sweep: tuple[int, ...] = param((50, 100, 200), ge=2)  # further lengths for the figure
+    sweep: tuple[int, ...] = param(  # further lengths for the figure
+        (50, 100, 200), ge=2, allow_empty=True
+    )
     num_hiddens: int = param(128, ge=1)  # hidden units of every cell
     num_epochs: int = param(50, ge=1)  # at most this many passes over the training sequences
     lr: float = param(1e-2, gt=0)  # Adam learning rate (2e-3 stayed at the baseline at T = 50)

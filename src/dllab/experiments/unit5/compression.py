@@ -179,8 +179,8 @@ class SparseConfig:
     kl_weight: float = param(0.5, ge=0)  # β on Σ KL(ρ || ρ̂_j)
     rho: float = param(0.05, gt=0, lt=1)  # target mean activation of a code unit
     l1_weight: float = param(1e-3, ge=0)  # weight on the L1 activity penalty
-    num_epochs: int = param(150, ge=1)
-    lr: float = param(3e-3, gt=0)
+    num_epochs: int = param(150, ge=1)  # per autoencoder
+    lr: float = param(3e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(
@@ -238,9 +238,9 @@ def sparse_ae(cfg: SparseConfig, run: Run) -> dict[str, float]:
 
 @dataclass
 class ConvAEConfig:
-    latent_dim: int = param(8, ge=1)
-    num_epochs: int = param(100, ge=1)
-    lr: float = param(1e-3, gt=0)
+    latent_dim: int = param(8, ge=1)  # code size k of both autoencoders
+    num_epochs: int = param(100, ge=1)  # per autoencoder
+    lr: float = param(1e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(

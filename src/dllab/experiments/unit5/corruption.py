@@ -30,8 +30,8 @@ class DenoisingConfig:
     kinds: tuple[str, ...] = ("gaussian", "masking", "salt_pepper")  # one DAE trained per kind
     train_levels: tuple[float, ...] = param((0.3, 0.3, 0.2), ge=0)  # training level per kind
     test_levels: tuple[float, ...] = param((0.1, 0.2, 0.3, 0.5), ge=0)  # PSNR measured at
-    num_epochs: int = param(100, ge=1)
-    lr: float = param(1e-3, gt=0)
+    num_epochs: int = param(100, ge=1)  # per denoising autoencoder
+    lr: float = param(1e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(
@@ -116,9 +116,9 @@ def denoising(cfg: DenoisingConfig, run: Run) -> dict[str, float]:
 @dataclass
 class AnomalyConfig:
     normal_classes: tuple[int, ...] = param((0, 1, 2, 3, 4), ge=0, le=9)  # trained on these
-    latent_dim: int = param(8, ge=1)
-    num_epochs: int = param(100, ge=1)
-    lr: float = param(1e-3, gt=0)
+    latent_dim: int = param(8, ge=1)  # code size k
+    num_epochs: int = param(100, ge=1)  # passes over the normal training digits
+    lr: float = param(1e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(
@@ -182,9 +182,9 @@ def erase_squares(X: torch.Tensor, size: int, generator: torch.Generator) -> tor
 class InpaintingConfig:
     hole: int = param(4, ge=1, le=7)  # side of the erased square, in pixels
     copies: int = param(4, ge=1)  # differently erased copies of each training digit
-    latent_dim: int = param(32, ge=1)
-    num_epochs: int = param(100, ge=1)
-    lr: float = param(1e-3, gt=0)
+    latent_dim: int = param(32, ge=1)  # code size of the encoder-decoder
+    num_epochs: int = param(100, ge=1)  # passes over the erased copies
+    lr: float = param(1e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(

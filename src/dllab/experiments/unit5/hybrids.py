@@ -31,7 +31,7 @@ from dllab.report import plots
 @dataclass
 class AdversarialConfig:
     latent_dim: int = param(8, ge=1)  # code size k
-    num_epochs: int = param(100, ge=1)
+    num_epochs: int = param(100, ge=1)  # passes over the training digits
     lr: float = param(1e-3, gt=0)  # Adam for both networks
     adversarial_weight: float = param(0.3, ge=0)  # of the adversarial term (AAE, VAE-GAN)
 

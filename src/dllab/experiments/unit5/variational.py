@@ -23,8 +23,8 @@ from dllab.report import plots
 class VAEConfig:
     latent_dim: int = param(2, ge=1)  # 2 draws the latent map directly
     beta: float = param(1.0, ge=0)  # weight of the KL term (β-VAE; 1 is the ELBO)
-    num_epochs: int = param(150, ge=1)
-    lr: float = param(1e-3, gt=0)
+    num_epochs: int = param(150, ge=1)  # passes over the training digits
+    lr: float = param(1e-3, gt=0)  # Adam, cosine schedule
 
 
 @experiment(

@@ -12,6 +12,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 - `glossary`: words for the keys code uses (`words("loss_d")` is "discriminator loss");
 - `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps,
   one `Line` per series) and `line_panels` (the same, side by side);
+- `runs`: `overlaid_runs` (the curves of several runs of one experiment);
 - `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
 - `images`: `mosaic`, `image_grid`, `signed_tiles`, `animated_gif`;
@@ -24,6 +25,7 @@ from dllab.report.plots.diagrams import network_diagram
 from dllab.report.plots.glossary import words
 from dllab.report.plots.images import animated_gif, image_grid, mosaic, signed_tiles
 from dllab.report.plots.points import decision_boundaries, scatter_2d, scatter_panels
+from dllab.report.plots.runs import overlaid_runs
 from dllab.report.plots.style import is_number, plain
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "loss_curves",
     "mosaic",
     "network_diagram",
+    "overlaid_runs",
     "plain",
     "scatter_2d",
     "scatter_panels",
