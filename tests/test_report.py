@@ -124,6 +124,9 @@ PLOTS = {
         p,
         "GAN samples",
     ),
+    "image_panels": lambda p: plots.image_panels(
+        {name: RNG.random((4, 3, 8, 8)) for name in ("original", "rotate", "blur")}, p, "Gallery"
+    ),
     "signed_tiles": lambda p: plots.signed_tiles(
         RNG.normal(size=(10, 3, 3)), p, "Filters", [f"f{i}" for i in range(10)], "weight", nrow=5
     ),

@@ -61,7 +61,11 @@ SHOWCASE = (
         28,
     ),
     Showcase("adding-problem", ("T=50", "num_hiddens=64", "num_train=5000", "batch_size=64"), 11),
-    Showcase("bidirectional", ("data.max_chars=100000", "num_hiddens=64", "num_epochs=5"), 10),
+    Showcase(
+        "bidirectional",
+        ("data.max_chars=100000", "cells=(rnn,gru)", "num_hiddens=64", "num_epochs=5"),
+        16,
+    ),
     Showcase("seq2seq", (), 2),
     Showcase(
         "char-lm",
@@ -88,7 +92,7 @@ SHOWCASE = (
     # V: autoencoders vs PCA, denoising, VAE, adversarial autoencoder, AE vs GAN
     Showcase(
         "ae-compression",
-        ("latent_dims=(2,8)", "num_hiddens=(256,128)", "num_epochs=40", "conv_epochs=10"),
+        ("latent_dims=(2,8,32)", "num_hiddens=(256,128)", "num_epochs=40", "conv_epochs=10"),
         8,
     ),
     Showcase("denoising", ("num_epochs=25", "test_levels=(0.1,0.2,0.3,0.5)"), 5),

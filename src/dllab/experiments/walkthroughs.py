@@ -15,7 +15,7 @@ import torch
 
 from dllab import scratch
 from dllab.config import param
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.report import plots
 
@@ -95,6 +95,18 @@ def scratch_gradients(x: np.ndarray, y: np.ndarray, weights: dict) -> dict[str, 
     quick={},
     implements=("dllab.experiments.walkthroughs.chain_rule", "dllab.scratch.layers"),
     headline="max_abs_error_vs_autograd",
+    claims=(
+        Claim(
+            "the chain rule by hand, autograd and the NumPy engine give the same gradients",
+            lambda m: (
+                max(m["max_abs_error_vs_autograd"], m["max_abs_error_scratch_vs_autograd"]) < 1e-6
+            ),
+        ),
+        Claim(
+            "one step down the gradient lowers the loss",
+            lambda m: m["loss_after"] < m["loss_before"],
+        ),
+    ),
 )
 def backprop(cfg: BackpropConfig, run: Run) -> dict[str, float]:
     """One forward pass of a 2-2-1 sigmoid network, the squared-error loss, every gradient by the
@@ -275,6 +287,18 @@ def _norm_by_distance(jacobians: np.ndarray) -> np.ndarray:
     quick={},
     implements=("dllab.scratch.recurrent", "dllab.experiments.walkthroughs._rnn_product"),
     headline=("rnn_jacobian_norm_far_rho0.5", "rnn_jacobian_norm_far_rho3"),
+    claims=(
+        Claim(
+            "the Jacobian product vanishes for spectral radius 0.5 and explodes for 3",
+            lambda m: (
+                m["rnn_jacobian_norm_far_rho0.5"] < 1e-6 < 1e3 < m["rnn_jacobian_norm_far_rho3"]
+            ),
+        ),
+        Claim(
+            "the LSTM's cell path keeps the gradient when its forget gates stay open (bias 3)",
+            lambda m: m["lstm_cell_path_norm_far_bias3"] > 1e3 * m["lstm_cell_path_norm_far_bias0"],
+        ),
+    ),
 )
 def bptt(cfg: BpttConfig, run: Run) -> dict[str, float]:
     """Backpropagation through time multiplies one Jacobian per step: the error reaching h_t from

@@ -10,7 +10,7 @@ from dllab import data
 from dllab.config import param
 from dllab.engine import GradientNormMonitor
 from dllab.experiments.common import train_classifier
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.nn import init_for_activation_
 from dllab.report import plots
@@ -35,6 +35,16 @@ class ActivationsConfig:
     config=ActivationsConfig,
     quick={"num_epochs": 4, "num_layers": 6},
     headline=("test_accuracy_sigmoid", "test_accuracy_relu"),
+    claims=(
+        Claim(
+            "the deep sigmoid network does not train; the ReLU one does",
+            lambda m: m["test_accuracy_sigmoid"] < 0.3 < 0.8 < m["test_accuracy_relu"],
+        ),
+        Claim(
+            "the sigmoid's gradient shrinks towards the input (σ' ≤ 1/4 per layer)",
+            lambda m: m["grad_ratio_first_last_sigmoid"] < 0.01 * m["grad_ratio_first_last_relu"],
+        ),
+    ),
     implements=("dllab.nn.activation",),
 )
 def activations(cfg: ActivationsConfig, run: Run) -> dict[str, float]:

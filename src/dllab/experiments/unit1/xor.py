@@ -13,7 +13,7 @@ from dllab import data
 from dllab.config import param
 from dllab.engine.multiseed import train_seeds
 from dllab.experiments.common import boundary_panel, grid_over
-from dllab.experiments.registry import Reference, experiment
+from dllab.experiments.registry import Claim, Reference, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.experiments.unit1.shared import Engine, fit_scratch, scratch_accuracy, scratch_twin
 from dllab.models import create_model
@@ -41,6 +41,22 @@ class XorConfig:
     references={"perceptron_xor_accuracy": Reference(0.75, "Minsky & Papert 1969 (at most 3/4)")},
     implements=("dllab.models.mlp.perceptron", "dllab.models.mlp.xor_mlp"),
     headline=("perceptron_xor_accuracy", "mlp_xor_accuracy"),
+    claims=(
+        Claim(
+            "one line (the perceptron) separates AND and OR, not XOR or XNOR",
+            lambda m: (
+                min(m["perceptron_and_accuracy"], m["perceptron_or_accuracy"]) == 1
+                and max(m["perceptron_xor_accuracy"], m["perceptron_xnor_accuracy"]) <= 0.75
+            ),
+        ),
+        Claim(
+            "a hidden layer solves both, from some starts: others get stuck",
+            lambda m: (
+                min(m["mlp_xor_accuracy"], m["mlp_xnor_accuracy"]) == 1
+                and 0 < m["mlp_xor_solved_fraction"] + m["mlp_xnor_solved_fraction"] < 2
+            ),
+        ),
+    ),
 )
 def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
     """A single-layer perceptron draws one straight line, so it learns AND and OR but not XOR or

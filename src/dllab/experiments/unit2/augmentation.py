@@ -95,11 +95,11 @@ def augment_gallery(cfg: GalleryConfig, run: Run) -> dict[str, float]:
     tints = torch.tensor([[1.0, 0.3, 0.2], [0.2, 0.7, 1.0], [1.0, 0.8, 0.1], [0.4, 1.0, 0.4]])
     images = images.clamp(0, 1) * tints[torch.arange(cfg.num_images) % 4, :, None, None]
     shown = gallery(images, seed=run.seed)  # name -> (N, 3, size, size)
-    plots.image_grid(
-        torch.cat(list(shown.values())).numpy(),
+    plots.image_panels(
+        {name: images.numpy() for name, images in shown.items()},
         run.figure("gallery"),
-        "Augmentations of dllab.data.augment on 8x8 digits (upscaled, tinted)",
-        nrow=cfg.num_images,
-        row_labels=list(shown),
+        "Every augmentation of dllab.data.augment on the same digits (8x8, upscaled and "
+        "tinted): geometric, photometric, filters, erasing and mixing",
+        nrow=2,
     )
     return {"num_transforms": len(shown) - 1}

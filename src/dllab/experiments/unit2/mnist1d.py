@@ -53,6 +53,12 @@ def shifted_logits(model: nn.Module, X: torch.Tensor, max_shift: int) -> torch.T
     config=Mnist1dConfig,
     quick={"num_epochs": 2, "width": 8, "mlp_epochs": 3, "batch_size": 128},
     headline="test_accuracy",
+    claims=(
+        Claim(
+            "the CNN, sharing its filters across positions, beats the MLP by 20 points",
+            lambda m: m["test_accuracy"] > m["mlp_test_accuracy"] + 0.2,
+        ),
+    ),
     references={
         "logistic_test_accuracy": Reference(0.32, "Greydanus 2020, MNIST-1D Table 1"),
         "mlp_test_accuracy": Reference(0.68, "Greydanus 2020, MNIST-1D Table 1"),

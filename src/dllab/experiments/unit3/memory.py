@@ -12,7 +12,7 @@ from dllab import data
 from dllab.config import param
 from dllab.engine import Callback, ClipNorm
 from dllab.experiments.common import train_classifier
-from dllab.experiments.registry import Reference, experiment
+from dllab.experiments.registry import Claim, Reference, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit3.shared import ADDING_BASELINE, CELL_NAMES, Cell
 from dllab.nn.recurrent import chrono_init_
@@ -187,10 +187,17 @@ def _draw_memory(
         )
         for c in results
     }
+    solved = {CELL_NAMES[c]: results[c][cfg.T]["steps"] is not None for c in results}
+    learned = " and ".join(name for name, ok in solved.items() if ok) or "no cell"
+    stuck = " and ".join(name for name, ok in solved.items() if not ok)
+    lesson = f"{learned} learn{'s' * (' and ' not in learned)} it"
+    if stuck and learned != "no cell":
+        lesson += f"; the {stuck} stay{'s' * (' and ' not in stuck)} at the baseline"
+    only = "" if len({cfg.T, *cfg.sweep}) > 1 else " (one length; the full run sweeps T)"
     plots.lines(
         curves,
         run.figure(f"training_loss_T{cfg.T}"),
-        f"{title} at T = {cfg.T}: training loss per step",
+        f"{title} at T = {cfg.T}{only}: {lesson}",
         "optimizer step",
         f"training {ylabel}",
         log_y=True,
@@ -214,6 +221,16 @@ def _draw_memory(
         "dllab.nn.recurrent.chrono_init_",
     ),
     headline=("test_mse_rnn", "test_mse_lstm", "test_mse_gru"),
+    claims=(
+        Claim(
+            "the LSTM and the GRU learn the sum: test MSE under a tenth of the baseline's",
+            lambda m: max(m["test_mse_lstm"], m["test_mse_gru"]) < ADDING_BASELINE / 10,
+        ),
+        Claim(
+            "the tanh RNN does not: its test MSE stays near the baseline's",
+            lambda m: m["test_mse_rnn"] > 0.8 * ADDING_BASELINE,
+        ),
+    ),
 )
 def adding_problem(cfg: MemoryConfig, run: Run) -> dict[str, float]:
     """Two of T random numbers are marked; the net must output their sum after the last step

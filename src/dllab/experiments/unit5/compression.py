@@ -14,7 +14,7 @@ from dllab.engine.autoencoding import (
     Denoising,
     Sparse,
 )
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit5.shared import (
     UNIT,
@@ -83,6 +83,16 @@ def _pca_started_ae(cfg: CompressionConfig, run: Run, ds, k: int, pca: PCA):
         "dllab.models.autoencoder.ConvAutoencoder",
     ),
     headline=("pca_mse_k2", "ae_mse_k2"),
+    claims=(
+        Claim(
+            "the PCA-started autoencoder reconstructs at least as well as PCA at every k",
+            lambda m: all(v <= 1.0 for k, v in m.items() if k.startswith("ae_pca_ratio_k")),
+        ),
+        Claim(
+            "a larger code reconstructs better",
+            lambda m: m["pca_mse_k8"] < m["pca_mse_k2"] and m["ae_mse_k8"] < m["ae_mse_k2"],
+        ),
+    ),
 )
 def ae_compression(cfg: CompressionConfig, run: Run) -> dict[str, float]:
     """A dense autoencoder, a convolutional one and PCA each compress the data to k numbers and
@@ -131,10 +141,14 @@ def ae_compression(cfg: CompressionConfig, run: Run) -> dict[str, float]:
         metrics[f"compression_ratio_k{k}"] = D / k
         with torch.no_grad():
             shown[k] = (pca_recon[:8], ae(X_test[:8]), conv(X_test[:8]))
+    keys = {"PCA": "pca", "dense AE (PCA start)": "dense ae", "conv AE": "conv ae"}
+    lines = {label: plots.Line(*xy, key=keys.get(label, "ae")) for label, xy in curves.items()}
+    at_most_pca = all(metrics[f"ae_pca_ratio_k{k}"] <= 1.0 for k in cfg.latent_dims)
     plots.lines(
-        curves,
+        lines,
         run.figure("mse_vs_code_size"),
-        f"{cfg.data.name}: test reconstruction error against code size (D = {D})",
+        f"{cfg.data.name} (D = {D}): the error falls as the code grows"
+        + ("; the PCA-started autoencoder never does worse than PCA" if at_most_pca else ""),
         "code size k (compression ratio D/k)",
         "test MSE per value",
         log_x=True,
@@ -154,7 +168,7 @@ def _draw_reconstructions(run: Run, dataset: str, X: torch.Tensor, shown: dict) 
         plots.image_grid(
             torch.cat(rows).numpy(),
             run.figure("reconstructions"),
-            "Test digits and their reconstructions",
+            "Test digits and their reconstructions from k numbers: the larger k, the sharper",
             nrow=len(X),
             row_labels=labels,
         )

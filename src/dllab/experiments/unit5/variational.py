@@ -9,7 +9,7 @@ from dllab.config import param
 from dllab.engine.autoencoding import (
     ELBO,
 )
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.experiments.unit5.shared import (
     UNIT,
@@ -36,6 +36,12 @@ class VAEConfig:
     quick={"num_epochs": 5, "lr": 3e-3},
     implements=("dllab.models.vae.VAE", "dllab.engine.autoencoding.ELBO"),
     headline="test_elbo",
+    claims=(
+        Claim(
+            "the code carries information: the KL term is well above zero (no posterior collapse)",
+            lambda m: m["test_kl"] > 1.0,
+        ),
+    ),
 )
 def vae(cfg: VAEConfig, run: Run) -> dict[str, float]:
     """A VAE (Kingma & Welling, 2014) maximises the evidence lower bound

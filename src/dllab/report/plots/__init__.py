@@ -15,7 +15,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 - `runs`: `overlaid_runs` (the curves of several runs of one experiment);
 - `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
-- `images`: `mosaic`, `image_grid`, `signed_tiles`, `animated_gif`;
+- `images`: `mosaic`, `image_grid`, `image_panels`, `signed_tiles`, `animated_gif`;
 - `diagrams`: `network_diagram`.
 """
 
@@ -23,7 +23,13 @@ from dllab.report.plots.charts import bars, grouped_bars, heatmap, heatmap_grid,
 from dllab.report.plots.curves import Line, line_panels, lines, loss_curves
 from dllab.report.plots.diagrams import network_diagram
 from dllab.report.plots.glossary import words
-from dllab.report.plots.images import animated_gif, image_grid, mosaic, signed_tiles
+from dllab.report.plots.images import (
+    animated_gif,
+    image_grid,
+    image_panels,
+    mosaic,
+    signed_tiles,
+)
 from dllab.report.plots.points import decision_boundaries, scatter_2d, scatter_panels
 from dllab.report.plots.runs import overlaid_runs
 from dllab.report.plots.style import is_number, plain
@@ -38,6 +44,7 @@ __all__ = [
     "heatmap_grid",
     "histograms",
     "image_grid",
+    "image_panels",
     "is_number",
     "line_panels",
     "lines",

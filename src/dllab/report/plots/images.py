@@ -1,9 +1,10 @@
 """Images: a batch tiled into one mosaic (`mosaic`, as torchvision's `make_grid`), drawn
-with row and column labels (`image_grid`), signed tiles such as filters on one diverging colour
+with row and column labels (`image_grid`), small labelled mosaics in a grid (`image_panels`),
+signed tiles such as filters on one diverging colour
 scale (`signed_tiles`), and frames written as a looping GIF (`animated_gif`)."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,29 @@ def image_grid(
     if col_labels is not None:
         ax.xaxis.tick_top()
         ax.set_xticks(np.arange(ncols) * (w + 1) + (w - 1) / 2, list(col_labels)[:ncols])
+    return _save(fig, path)
+
+
+def image_panels(
+    panels: Mapping[str, np.ndarray],
+    path: str | os.PathLike,
+    title: str,
+    ncols: int = 6,
+    nrow: int = 2,
+) -> Path:
+    """Small labelled mosaics in a grid, one per entry (e.g. every augmentation applied to the
+    same few digits), so that many variants fit one figure of the size family.
+
+    Args:
+        panels: label -> images (N, C, H, W) or (N, H, W) in [0, 1], tiled `nrow` to a row.
+    """
+
+    fig, axes = _figure(title, len(panels), ncols=ncols, size=(1.6, 1.75))
+    for ax, (label, images) in zip(axes, panels.items()):
+        tile = mosaic(images, nrow)  # (rows, cols, C)
+        ax.imshow(tile[..., 0] if tile.shape[-1] == 1 else tile, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(label, fontsize=10)
+        ax.set_axis_off()
     return _save(fig, path)
 
 
