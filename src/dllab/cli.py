@@ -50,7 +50,16 @@ def build_parser() -> ArgumentParser:
         "-h", "--help", action=RunHelp, help="show this help, and with NAME its settings"
     )
     run.add_argument("name", help="experiment name (see `dllab list`, `dllab show NAME`)")
-    run.add_argument("--quick", action="store_true", help="the seconds-long config")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--quick", action="store_true", help="the seconds-long config (for tests; the lesson "
+        "may not show yet, and the run says so)",
+    )  # fmt: skip
+    mode.add_argument(
+        "--showcase",
+        action="store_true",
+        help="the tour's settings for this experiment: about as fast, and the lesson shows",
+    )
     run.add_argument(
         "--set",
         dest="overrides",
@@ -172,6 +181,7 @@ def cmd_run(args) -> None:
             quiet=args.quiet,
             checkpoint_interval_s=args.checkpoint_interval,
             speed=speed_options(args),
+            showcase=args.showcase,
         )
     except RunInterrupted as stop:
         print(
@@ -185,6 +195,16 @@ def cmd_run(args) -> None:
     print(f"{args.name}: {folder}")
     for key, value in metrics.items():
         print(f"  {key:<36} {value:.4g}" if isinstance(value, float) else f"  {key:<36} {value}")
+    print_lesson(json.loads((folder / "config.json").read_text()))
+
+
+def print_lesson(meta: dict) -> None:
+    """The run's claims, each shown or not, and the warning of a quick run that misses one."""
+    for claim in meta.get("claims", []):
+        print(f"  {'shows' if claim['holds'] else 'MISSES':<6} {claim['text']}")
+    lesson = meta.get("lesson", {})
+    if lesson.get("quick") and not lesson.get("shown"):
+        print(f"quick settings: not enough training to show the lesson; {lesson['advice']} does")
 
 
 def speed_options(args) -> dict:

@@ -65,6 +65,10 @@ class Experiment:
     def quick_config(self) -> Any:
         return _apply_nested(self.config(), self.quick)
 
+    def check_claims(self, metrics: dict[str, float]) -> list[dict]:
+        """[{"text", "holds"}] for each claim, as saved in a run's config.json."""
+        return [{"text": claim.text, "holds": claim.check(metrics)} for claim in self.claims]
+
 
 def _apply_nested(config: Any, overrides: dict[str, Any]) -> Any:
     """replace() that also accepts {"data": {"name": "ring8"}} for nested configs."""

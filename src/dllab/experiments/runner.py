@@ -168,10 +168,16 @@ def run_experiment(
     checkpoint_interval_s: float = 10.0,
     keep_failed: bool = False,
     speed: dict | None = None,
+    showcase: bool = False,
 ) -> Path:
     """Run experiment `name` with `seed` (default 0) and return its folder (see the module
     docstring for its files). `resume` continues the unfinished run in that folder with its own
-    seed and config; its `duration_s` sums the time of every part.
+    seed and config; its `duration_s` sums the time of every part. `showcase` runs the quick
+    config with the tour's settings for this experiment (then `overrides`): seconds, and the
+    lesson shows.
+
+    A run's config.json says which of its experiment's claims its metrics show; a quick run
+    that does not show them all says so on its page and on every figure.
 
     A fresh run that fails on bad input (a ConfigError, DataError or CheckpointError raised
     inside the experiment) leaves no folder behind, unless `keep_failed` (the tour keeps it to
@@ -190,6 +196,8 @@ def run_experiment(
         meta.pop("error", None)  # an earlier part's
     else:
         seed = 0 if seed is None else seed
+        if showcase:
+            quick, overrides = True, (*showcase_settings(name), *overrides)
         config = exp.quick_config() if quick else exp.default_config()
         config = apply_overrides(config, list(overrides))
     run_device = rank_device or resolve_device(device)
@@ -216,6 +224,8 @@ def run_experiment(
         seed_everything(seed)
         metrics = check_metrics(name, exp.fn(config, run))
         meta["losses"] = run.losses
+        meta["claims"] = exp.check_claims(metrics)
+        meta["lesson"] = _lesson(exp, quick, meta["claims"], showcase)
     except KeyboardInterrupt:
         if main:
             _finish(folder, meta, started, "interrupted", "stopped by Ctrl-C")
@@ -256,6 +266,36 @@ def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.dev
         "references": {k: asdict(r) for k, r in exp.references.items()},
         "headline": list(exp.headline),
     }
+
+
+def showcase_settings(name: str) -> tuple[str, ...]:
+    """The `--set` settings the tour gives experiment `name`.
+
+    Raises:
+        ConfigError: when the tour does not show it.
+    """
+    from dllab.experiments.settings import tour_settings
+
+    settings = tour_settings(name)
+    if settings is None:
+        raise ConfigError(
+            f"--showcase: the tour does not show {name!r}; run its default config instead "
+            f"(dllab run {name})"
+        )
+    return settings
+
+
+def _lesson(exp: Experiment, quick: bool, claims: list[dict], showcase: bool) -> dict:
+    """Whether the run shows its lesson (every claim holds), and the command that shows it
+    when it does not: the tour's settings when the tour has them, else the full config."""
+    from dllab.experiments.settings import tour_settings
+
+    shown = bool(claims) and all(claim["holds"] for claim in claims)
+    if tour_settings(exp.name) is not None and not showcase:
+        advice = f"dllab run {exp.name} --showcase"
+    else:
+        advice = f"dllab run {exp.name}"
+    return {"shown": shown, "quick": quick, "advice": advice}
 
 
 def check_numbers(seed: int | None, checkpoint_interval_s: float) -> None:

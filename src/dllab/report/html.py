@@ -54,6 +54,8 @@ figcaption{font-size:.88rem;color:#444;margin-top:.3rem}
 .card{border:1px solid #d0d4da;border-radius:8px;padding:.9rem 1.2rem;margin:1rem 0;
  background:#fafbfc}
 .links a{margin-right:1.2rem}
+.lessons{list-style:none;padding-left:.4rem}.lessons .shown{color:#17632a}
+.lessons .missed{color:#9b1c1c}
 """
 
 
@@ -248,13 +250,52 @@ def _badge(status: str) -> str:
     return f'<span class="badge {css}">{_e(status)}</span>'
 
 
+def _quick_warning(run: Run) -> str | None:
+    """For a quick run whose metrics miss a claim: the sentence that says so and what to run."""
+
+    lesson = run.config.get("lesson")
+    if not isinstance(lesson, dict) or not lesson.get("quick") or lesson.get("shown"):
+        return None
+    return (
+        "Quick settings: not enough training to show the lesson. "
+        f"{lesson.get('advice', 'The default config')} shows it."
+    )
+
+
+def _mark_figures(run: Run) -> None:
+    """Put the quick warning under every figure of the run (once: marking is idempotent)."""
+
+    warning = _quick_warning(run)
+    if warning is not None:
+        for figure in run.figures():
+            plots.mark(run.dir / figure, warning)
+
+
+def _lessons(run: Run) -> str:
+    """The experiment's claims and whether this run's metrics show each."""
+
+    claims = run.config.get("claims")
+    if not isinstance(claims, list) or not claims:
+        return ""
+    items = "".join(
+        f'<li class="{"shown" if c.get("holds") else "missed"}">'
+        f"{'✓' if c.get('holds') else '✗'} {_e(c.get('text', ''))}</li>"
+        for c in claims
+        if isinstance(c, dict)
+    )
+    return f'<p><strong>What this run shows:</strong></p><ul class="lessons">{items}</ul>\n'
+
+
 def _alerts(run: Run) -> str:
-    """The failed run's error, and the notes about missing or corrupt files."""
+    """The failed run's error, the quick run's warning, and the notes about missing or corrupt
+    files."""
 
     out = ""
     if run.status == "failed":
         error = run.config.get("error") or "no error message was saved"
         out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
+    if _quick_warning(run):
+        out += f'<div class="warn">{_e(_quick_warning(run))}</div>\n'
     if run.notes:
         items = "".join(f"<li>{_e(note)}</li>" for note in run.notes)
         out += (
@@ -401,12 +442,14 @@ def render(run_dir: str | os.PathLike) -> Path:
 
     run = read_run(run_dir)
     _draw_training_curves(run)
+    _mark_figures(run)
     body = "\n".join(
         [
             f"<h1>{_e(run.title)}</h1>",
             _unit_line(run),
             _alerts(run),
             _about(run),
+            _lessons(run),
             "<h2>Metrics</h2>",
             _metrics_table(run),
             "<h2>Figures</h2>",
@@ -444,7 +487,7 @@ def _card(run: Run, anchor: str, base: Path, differing: list[tuple[str, object]]
     )
     parts = [f'<h3><a href="{report}">{_e(run.title)}</a></h3>', _unit_line(run)]
     parts += [_identity_line(run, differing), _alerts(run)]
-    parts.append(_about(run))
+    parts += [_about(run), _lessons(run)]
     parts += [_figures(run, base), _metrics_table(run), links]
     return f'<section class="card" id="{anchor}">\n' + "\n".join(parts) + "\n</section>"
 

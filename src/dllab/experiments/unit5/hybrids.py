@@ -87,6 +87,16 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
         "dllab.engine.autoencoding.AdversarialAutoencoding",
     ),
     headline="linear_probe_accuracy",
+    claims=(
+        Claim(
+            "the discriminator pulls the codes to the prior: their spread is near N(0, I)'s 1",
+            lambda m: 0.6 < m["code_std"] < 1.4,
+        ),
+        Claim(
+            "the codes still keep the digit: a linear probe reads it 80% of the time",
+            lambda m: m["linear_probe_accuracy"] > 0.8,
+        ),
+    ),
 )
 def aae(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
     """An adversarial autoencoder (Makhzani et al., 2016) reconstructs digits while a

@@ -16,7 +16,8 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 - `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
 - `images`: `mosaic`, `image_grid`, `image_panels`, `signed_tiles`, `animated_gif`;
-- `diagrams`: `network_diagram`.
+- `diagrams`: `network_diagram`;
+- `stamp`: `mark`, a band under a figure that does not show its lesson (quick settings).
 """
 
 from dllab.report.plots.charts import bars, grouped_bars, heatmap, heatmap_grid, histograms
@@ -32,6 +33,7 @@ from dllab.report.plots.images import (
 )
 from dllab.report.plots.points import decision_boundaries, scatter_2d, scatter_panels
 from dllab.report.plots.runs import overlaid_runs
+from dllab.report.plots.stamp import mark
 from dllab.report.plots.style import is_number, plain
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "is_number",
     "line_panels",
     "lines",
+    "mark",
     "loss_curves",
     "mosaic",
     "network_diagram",
