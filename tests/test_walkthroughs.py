@@ -48,7 +48,9 @@ def test_the_lstm_stays_bounded_and_its_cell_path_is_the_forget_gates(runs):
 
 def test_bptt_dh_matches_autograd_and_the_written_out_product(runs):
     _, m = runs["bptt"]
-    assert m["max_rel_error_dh_vs_autograd"] < 1e-9
+    # float64 over 50 steps of Jacobians with norms up to 1e6 (ρ = 3): the BLAS' summation
+    # order moves the last digits by ~1e-9 from one CPU to another
+    assert m["max_rel_error_dh_vs_autograd"] < 1e-8
     assert m["max_rel_error_product_vs_bptt"] < 1e-8
 
 

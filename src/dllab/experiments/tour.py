@@ -80,7 +80,18 @@ SHOWCASE = (
         8,
     ),
     # IV: mode collapse, conditional and convolutional GANs, generative vs discriminative
-    Showcase("gan-2d", ("data.n=40000", "num_epochs=20", "compare=false"), 34),
+    Showcase(
+        "gan-2d",
+        (
+            "data.n=20000",
+            "num_epochs=16",
+            "batch_size=128",
+            "num_hiddens=64",
+            "ema_decay=0",
+            "snapshots=5",
+        ),
+        45,
+    ),
     Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
     Showcase("dcgan", ("num_epochs=60", "classifier_epochs=10", "num_samples=500"), 14),
     Showcase(

@@ -142,7 +142,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
         metrics[f"{method}_modes_captured"] = scores["modes_captured"]
         metrics[f"{method}_high_quality_fraction"] = scores["high_quality_fraction"]
         name = METHOD_NAMES[method]
-        title = f"{name}: {scores['modes_captured']} of {len(centres)} modes, "
+        title = f"{name}\n{scores['modes_captured']} of {len(centres)} modes, "
         title += f"{scores['high_quality_fraction']:.0%} high quality"
         panels.append({"points": snapshots.samples[-1].numpy(), "title": title})
         frames.append([_density_frame(s.numpy(), extent) for s in snapshots.samples])
@@ -152,7 +152,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
             key=method,
         )
     epochs = snapshots.epochs
-    steps = len(X[: cfg.data.n]) // cfg.batch_size * cfg.num_epochs
+    steps = cfg.data.n // cfg.batch_size * cfg.num_epochs
     plots.scatter_panels(
         [{"points": X[: cfg.num_samples].numpy(), "title": "real samples"}, *panels],
         run.figure("samples-final"),
@@ -160,6 +160,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
         f"{cfg.num_epochs} epochs ({steps} discriminator steps)",
         xlabel="$x_1$",
         ylabel="$x_2$",
+        extent=extent,
     )
     plots.lines(
         counts,

@@ -99,15 +99,21 @@ def scatter_panels(
     xlabel: str = "$z_1$",
     ylabel: str = "$z_2$",
     color_label: str = "label",
+    extent: float | None = None,
 ) -> Path:
     """2-D point clouds side by side on shared axes (e.g. real vs generated samples).
 
     Args:
         panels: dicts with `points` (N, 2), optional `labels` (N,) and `title`. Up to 10
             distinct labels get a legend; more numeric values get a colour bar named `color_label`.
+        extent: show [-extent, extent] on both axes (points beyond are cut off), so that one
+            far-spread panel does not shrink the others; default: all the points.
     """
 
     fig, axes = _figure(title, len(panels), sharex=True, sharey=True)
+    if extent is not None:
+        axes[0].set_xlim(-extent, extent)
+        axes[0].set_ylim(-extent, extent)
     for ax, panel in zip(axes, panels):
         mappable = _scatter_classes(ax, panel["points"], panel.get("labels"))
         if mappable is not None:
