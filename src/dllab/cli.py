@@ -1,4 +1,4 @@
-"""The `dllab` command: list, run, tour, report.
+"""The `dllab` command: list, run, tour, report, exercise.
 
 Bad input (an unknown name, a bad --set value, missing or corrupt files...) prints one line
 on stderr and exits with code 2; `--debug` shows the traceback instead. Ctrl-C exits with 130
@@ -82,6 +82,11 @@ def build_parser() -> ArgumentParser:
     report = commands.add_parser("report", help="render run folders to HTML")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="run folders")
     report.add_argument("--out", help="index page when several folders are given")
+
+    from dllab.exercises.commands import add_arguments as add_exercise_arguments
+
+    exercise = commands.add_parser("exercise", help="exercises with automatic checking")
+    add_exercise_arguments(exercise)
     return parser
 
 
@@ -195,7 +200,19 @@ def cmd_report(args) -> None:
         print(render_index(folders, Path(args.out or "report.html")))
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "tour": cmd_tour, "report": cmd_report}
+def cmd_exercise(args) -> int:
+    from dllab.exercises.commands import run
+
+    return run(args)
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "run": cmd_run,
+    "tour": cmd_tour,
+    "report": cmd_report,
+    "exercise": cmd_exercise,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     succeeded = False
     try:
         args = build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args) or 0  # only `exercise check` returns 1 (a failed check)
         succeeded = True
     except DllabError as error:
         if debug:
@@ -218,4 +235,4 @@ def main(argv: list[str] | None = None) -> int:
             from dllab.engine import distributed
 
             distributed.teardown(wait=succeeded)
-    return 0
+    return code
