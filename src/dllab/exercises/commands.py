@@ -4,6 +4,7 @@ subcommands on the parser `dllab.cli` gives; `run` carries one out and returns t
 line with exit code 2)."""
 
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -200,7 +201,10 @@ def _grade(args) -> int:
         grades = merge(args.merge, args.out)
     elif args.submissions:
         shard = parse_shard(args.shard)
-        grades = grade(args.submissions, args.out, args.workers, shard, args.seed, _limits(args))
+        limits = _limits(args)
+        grades = grade(
+            args.submissions, args.out, args.workers, shard, args.seed, limits, None, sys.stderr
+        )
     else:
         raise ConfigError("grade needs SUBMISSIONS_DIR (or --merge CSV...)")
     students = len({g.student for g in grades})

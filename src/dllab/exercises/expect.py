@@ -47,6 +47,8 @@ def as_array(value: object, what: str, shape: tuple[int, ...] | None = None) -> 
 
 def unpack(value: object, what: str, names: tuple[str, ...]) -> tuple:
     """A returned tuple of len(names) values, or `Fail` saying what came back instead."""
+    if value is None:
+        raise Fail(f"{what} returned None: does the function return its result?")
     if not isinstance(value, tuple | list) or len(value) != len(names):
         got = f"{len(value)} values" if isinstance(value, tuple | list) else type(value).__name__
         raise Fail(f"{what} should return {len(names)} values ({', '.join(names)}), got {got}")

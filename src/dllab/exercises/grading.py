@@ -7,7 +7,6 @@ and `merge` to join the shards' CSV files. Writes grades.csv and grades.html bes
 import csv
 import html
 import io
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -88,9 +87,11 @@ def grade(
     seed: int = DEFAULT_SEED,
     limits: Limits = DEFAULT_LIMITS,
     exercises: Sequence[Exercise] | None = None,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None = None,
 ) -> list[Grade]:
     """Grade every student folder of this shard on every exercise; write `out` and its .html.
+
+    `progress` (e.g. sys.stderr) gets a line per graded exercise with the time left.
 
     Raises:
         ConfigError: `out` exists already, or workers < 1.

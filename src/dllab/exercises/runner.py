@@ -155,10 +155,12 @@ def _follow(child: _Child, exercise: Exercise, todo: list[int], limits: Limits, 
         if report[0] == "missing":
             names = ", ".join(report[1])
             raise SubmissionError(f"the file does not define {names} (see the exercise's stub)")
-        message = {
-            "timeout": f"importing the file did not finish within {limits.load_seconds:g} s",
-            "died": f"importing the file ended the process: {child.death()}",
-        }.get(report[0], report[-1])
+        if report[0] == "timeout":
+            message = f"importing the file did not finish within {limits.load_seconds:g} s"
+        elif report[0] == "died":
+            message = f"importing the file ended the process: {child.death()}"
+        else:
+            message = report[-1]  # the import's error
         outcomes.update({i: _failed(exercise, i, message) for i in todo})
         return []
     for position, i in enumerate(todo):

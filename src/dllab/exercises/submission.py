@@ -30,6 +30,11 @@ class StudentError(Exception):
             message = f"{function} is not written yet (it raises NotImplementedError)"
         elif isinstance(error, SystemExit):
             message = f"{function} called sys.exit({error.code!r}); return a value instead"
+        elif isinstance(error, MemoryError):
+            message = (
+                f"{function} ran out of memory (MemoryError{_where(error, files)}): it asked "
+                "for more than a check may use"
+            )
         else:
             last = traceback.format_exception_only(type(error), error)[-1].strip()
             message = f"{function} raised {last}{_where(error, files)}"
