@@ -3,6 +3,7 @@ release, and grade with --shard and --merge."""
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -175,3 +176,34 @@ def test_grade_shards_merge_into_the_grades_of_one_run(capsys, tmp_path):
     assert code == 2 and "is graded in" in err
     code, _, err = run(capsys, "grade", "--merge", *shards, "--out", str(tmp_path / "merged.csv"))
     assert code == 2 and "already exists; it is never overwritten" in err
+
+
+def test_the_tour_page_lists_the_exercises_by_unit(tmp_path):
+    from dllab.exercises import catalogue
+    from dllab.experiments.tour import run_tour
+
+    rows = catalogue()
+    rows[0] = {**rows[0], "title": "<b>escaped</b>"}
+    page = run_tour(out=str(tmp_path / "tour"), quiet=True, names=("backprop",), exercises=rows)
+    text = page.read_text()
+    section = text[text.index('<h2 id="exercises">Exercises</h2>') :]
+    assert all(f"<code>{row['name']}</code>" in section for row in rows)
+    assert section.index("Unit I ·") < section.index("Unit V ·")
+    assert "&lt;b&gt;escaped&lt;/b&gt;" in section and "<b>escaped" not in section
+
+
+def test_only_the_cli_imports_the_exercises():
+    """ARCHITECTURE: exercises/ is never imported by the rest of the package (the CLI hands
+    the tour its listing)."""
+    from pathlib import Path
+
+    import dllab
+
+    package = Path(dllab.__file__).parent
+    importers = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "exercises" not in path.relative_to(package).parts
+        and re.search(r"^\s*(from|import) dllab\.exercises", path.read_text(), re.MULTILINE)
+    }
+    assert importers == {"cli.py"}

@@ -179,10 +179,17 @@ def set_threads(n: int) -> None:
 
 
 def cmd_tour(args) -> None:
+    from dllab.exercises import catalogue
     from dllab.experiments.tour import run_tour
 
     set_threads(args.threads)
-    index = run_tour(quick=not args.full, out=args.out, device=args.device, quiet=args.quiet)
+    index = run_tour(
+        quick=not args.full,
+        out=args.out,
+        device=args.device,
+        quiet=args.quiet,
+        exercises=catalogue(),
+    )
     print(f"tour: {index}")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from dllab.errors import ConfigError
 from dllab.exercises.checking import DEFAULT_SEED
-from dllab.exercises.core import Check, Exercise, Hint, get_exercise, list_exercises
+from dllab.exercises.core import Check, Exercise, Hint, catalogue, get_exercise, list_exercises
 from dllab.exercises.results import CheckOutcome, ExerciseResult
 from dllab.exercises.runner import Limits, run_exercise
 
@@ -26,6 +26,7 @@ __all__ = [
     "ExerciseResult",
     "Hint",
     "Limits",
+    "catalogue",
     "check",
     "get_exercise",
     "list_exercises",

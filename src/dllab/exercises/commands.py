@@ -11,7 +11,7 @@ from rich.console import Console
 
 from dllab.errors import ConfigError, DataError
 from dllab.exercises.checking import DEFAULT_SEED
-from dllab.exercises.core import UNITS, get_exercise, list_exercises
+from dllab.exercises.core import UNITS, catalogue, get_exercise, list_exercises
 from dllab.exercises.results import CheckOutcome, ExerciseResult, summary_table
 from dllab.exercises.runner import Limits, SubmissionError, run_exercise
 
@@ -105,22 +105,10 @@ def run(args) -> int:
 
 
 def _list(args) -> int:
-    exercises = list_exercises(args.unit)
     if args.json:
-        rows = [
-            {
-                "name": e.name,
-                "unit": e.unit,
-                "topic": e.topic,
-                "title": e.title,
-                "file": e.filename,
-                "checks": len(e.checks),
-                "points": e.maximum,
-            }
-            for e in exercises
-        ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(catalogue(args.unit), indent=2))
         return 0
+    exercises = list_exercises(args.unit)
     for unit, title in UNITS.items():
         chosen = [e for e in exercises if e.unit == unit]
         if chosen:

@@ -155,6 +155,18 @@ def get_exercise(name: str) -> Exercise:
     return _EXERCISES[name]
 
 
-def exercise_for_file(filename: str) -> Exercise | None:
-    """The exercise whose stub is called `filename` (e.g. "dense_backward.py"), if any."""
-    return next((e for e in list_exercises() if e.filename == filename), None)
+def catalogue(unit: int | None = None) -> list[dict]:
+    """Every exercise as a plain row (name, unit, topic, title, file, checks, points): what
+    `dllab exercise list --json` prints and the tour page lists."""
+    return [
+        {
+            "name": e.name,
+            "unit": e.unit,
+            "topic": e.topic,
+            "title": e.title,
+            "file": e.filename,
+            "checks": len(e.checks),
+            "points": e.maximum,
+        }
+        for e in list_exercises(unit)
+    ]

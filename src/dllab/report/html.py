@@ -415,12 +415,38 @@ def _card(run: Run, anchor: str, base: Path) -> str:
     return f'<section class="card" id="{anchor}">\n' + "\n".join(parts) + "\n</section>"
 
 
+def exercises_section(exercises: list[dict]) -> str:
+    """The index page's "Exercises" section: the exercises by unit, from plain rows
+    ({"name", "unit", "topic", "title", "points"}, as `dllab exercise list --json` gives them)."""
+
+    parts = [
+        '<h2 id="exercises">Exercises</h2>',
+        '<p class="sub">Stubs to fill in and check: <code>dllab exercise start NAME</code>, then '
+        "<code>dllab exercise check NAME</code> (or <code>check(NAME, ...)</code> in a "
+        "notebook).</p>",
+    ]
+    for unit, (numeral, unit_title) in UNITS.items():
+        rows = [
+            [f"<code>{_e(x['name'])}</code>", _e(x["topic"]), _e(x["title"]), _e(x["points"])]
+            for x in exercises
+            if x["unit"] == unit
+        ]
+        if rows:
+            parts.append(f"<h3>Unit {numeral} · {_e(unit_title)}</h3>")
+            parts.append(_table(["exercise", "topic", "what you write", "points"], rows, {3}))
+    return "\n".join(parts)
+
+
 def render_index(
-    run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, title: str = "dllab tour"
+    run_dirs: list[str | os.PathLike],
+    out_path: str | os.PathLike,
+    title: str = "dllab tour",
+    exercises: list[dict] = (),
 ) -> Path:
     """Write one page over many runs: a summary table, then one section per syllabus unit with a
     card per run (figures, metrics, links to its report.html and folder). Runs keep their given
     order within a unit; call `render` on each run first so the report links resolve.
+    `exercises` (rows as in `exercises_section`) adds the section listing them by unit.
 
     Raises:
         DataError: if one of `run_dirs` is not a folder.
@@ -453,4 +479,6 @@ def render_index(
             section_id = "unit-other" if unit is None else f"unit-{unit}"
             body.append(f'<h2 id="{section_id}">{_e(heading)}</h2>')
             body += [_card(run, anchor, base) for run, anchor in members]
+    if exercises:
+        body.append(exercises_section(list(exercises)))
     return _write(out_path, _page(title, "\n".join(body)))
