@@ -11,13 +11,13 @@ import pytest
 from dllab.exercises import check, get_exercise, list_exercises
 from dllab.exercises.checking import run_check, run_checks
 from dllab.exercises.core import UNITS
+from dllab.exercises.runner import run_exercise
 from dllab.exercises.stubs import render_stub, write_stub
 from dllab.exercises.submission import Submission, load_file
 from dllab.experiments.syllabus import TOPICS
 
 EXERCISES = list_exercises()
 NAMES = [e.name for e in EXERCISES]
-WITH_BEHAVIOUR = [e.name for e in EXERCISES if any(c.behaviour for c in e.checks)]
 
 
 def test_at_least_26_exercises_cover_every_unit():
@@ -64,13 +64,19 @@ def test_reference_passes_every_value_check(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", WITH_BEHAVIOUR)
-def test_reference_passes_its_behaviour_checks(name):
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_passes_every_check_in_a_child_process_with_the_default_limits(name, tmp_path):
+    """The reference as a student's file (importing it), checked as `dllab exercise check`
+    does: the behaviour checks fit the default time and memory limits."""
     exercise = get_exercise(name)
-    submission = Submission(exercise.reference)
-    for c in (c for c in exercise.checks if c.behaviour):
-        outcome = run_check(exercise, c, submission, seed=0)
-        assert outcome.passed, (c.name, outcome.message)
+    imports = [
+        f"from {fn.__module__} import {fn.__name__} as {f}" for f, fn in exercise.reference.items()
+    ]
+    path = tmp_path / exercise.filename
+    path.write_text("\n".join(imports) + "\n")
+    result = run_exercise(exercise, path)
+    assert [(o.name, o.message) for o in result.outcomes if not o.passed] == []
+    assert result.points == exercise.maximum
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -14,7 +14,7 @@ from dllab.exercises.grading import grade
 from dllab.exercises.runner import Limits, SubmissionError, run_exercise
 
 EXERCISE = get_exercise("gradient-clipping")  # four quick checks
-LIMITS = Limits(memory_mb=300, time_scale=0.15, load_seconds=3.0)  # value checks: 1.5 s
+LIMITS = Limits(memory_mb=300, time_scale=0.1, load_seconds=2.0)  # value checks: 1 s each
 
 CORRECT = """
 import numpy as np
@@ -123,7 +123,7 @@ def test_an_endless_loop_costs_one_check_its_limit_and_the_others_still_run(tmp_
     result = run_exercise(EXERCISE, submit(tmp_path, text), limits=LIMITS)
     elapsed = time.perf_counter() - started
     found = messages(result)
-    assert found[VALUE] == "did not finish within the time limit of 1.5 s (an endless loop?)"
+    assert found[VALUE] == "did not finish within the time limit of 1 s (an endless loop?)"
     assert [o.passed for o in result.outcomes] == [True, True, True, False]
     assert elapsed < sum(c.time_limit * LIMITS.time_scale for c in EXERCISE.checks)
 
@@ -137,7 +137,7 @@ def test_an_endless_loop_costs_one_check_its_limit_and_the_others_still_run(tmp_
             "(gradient_clipping.py, line 1)",
         ),
         ("def clip_by_norm(:\n    pass", "importing gradient_clipping.py raised SyntaxError"),
-        ("while True:\n    pass", "importing the file did not finish within 3 s"),
+        ("while True:\n    pass", "importing the file did not finish within 2 s"),
     ],
 )
 def test_a_file_that_cannot_be_imported_fails_every_check_saying_why(tmp_path, text, message):

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 
 from dllab import data, scratch
+from dllab.exercises.adapters import backward, loaded, weight_bias_backward
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import (
     Fail,
@@ -172,9 +173,7 @@ def activation_forward(kind, x):
 
 
 def activation_backward(kind, x, dout):
-    layer = ACTIVATIONS[kind]()
-    layer.forward(x)
-    return layer.backward(dout)
+    return backward(ACTIVATIONS[kind](), x, dout)
 
 
 activations = exercise(
@@ -427,11 +426,8 @@ def _(s, rng):
 # ---------------------------------------------------------------- dense layer backward
 
 
-def _dense_layer(W, b=None):
-    layer = scratch.Dense(W.shape[1], W.shape[0])
-    np.copyto(layer.params["weight"], W)
-    np.copyto(layer.params["bias"], 0.0 if b is None else b)
-    return layer
+def _dense_layer(W, b) -> scratch.Dense:
+    return loaded(scratch.Dense(W.shape[1], W.shape[0]), weight=W, bias=b)
 
 
 def dense_forward(x, W, b):
@@ -439,10 +435,7 @@ def dense_forward(x, W, b):
 
 
 def dense_backward(dout, x, W):
-    layer = _dense_layer(W)
-    layer.forward(x)
-    dx = layer.backward(dout)
-    return dx, layer.grads["weight"], layer.grads["bias"]
+    return weight_bias_backward(_dense_layer(W, np.zeros(len(W))), x, dout)
 
 
 dense = exercise(
@@ -626,9 +619,7 @@ def _xor_net(W1, b1, W2, b2) -> scratch.Sequential:
     net = scratch.Sequential(
         scratch.Dense(2, 2), scratch.Sigmoid(), scratch.Dense(2, 1), scratch.Sigmoid()
     )
-    for key, value in zip(("0.weight", "0.bias", "2.weight", "2.bias"), (W1, b1, W2, b2)):
-        np.copyto(net.params[key], value)
-    return net
+    return loaded(net, **dict(zip(("0.weight", "0.bias", "2.weight", "2.bias"), (W1, b1, W2, b2))))
 
 
 def xor_net_gradients(X, y, W1, b1, W2, b2):

@@ -8,6 +8,7 @@ The references are `dllab.scratch.optim`'s optimizers, stepped once on a one-par
 import numpy as np
 
 from dllab import scratch
+from dllab.exercises.adapters import holder, loaded
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import as_array, expect, expect_close, unpack
 
@@ -17,9 +18,7 @@ PARAM_SHAPES = [(1,), (3,), (2, 4), (5, 3)]
 
 def _engine_step(make_optimizer, param, grad, state: dict) -> tuple[np.ndarray, dict]:
     """One step of an engine optimizer from `state`; returns the new parameter and state."""
-    layer = scratch.Layer()
-    layer.params = {"p": np.array(param, dtype=np.float64)}
-    layer.grads = {"p": np.array(grad, dtype=np.float64)}
+    layer = loaded(holder(p=grad), p=param)
     optimizer = make_optimizer(layer)
     optimizer.state[(0, "p")] = {k: np.array(v, dtype=np.float64) for k, v in state.items()}
     optimizer.step()

@@ -8,6 +8,7 @@ behind thin adapters (max pooling breaks ties as torch does: the first maximum o
 import numpy as np
 
 from dllab import scratch
+from dllab.exercises.adapters import backward, loaded, weight_bias_backward
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import (
     as_array,
@@ -24,10 +25,7 @@ from dllab.exercises.expect import (
 
 def _conv_layer(W, b, stride, padding) -> scratch.Conv2D:
     O, C, kH, kW = W.shape
-    layer = scratch.Conv2D(C, O, (kH, kW), stride, padding)
-    np.copyto(layer.params["weight"], W)
-    np.copyto(layer.params["bias"], b)
-    return layer
+    return loaded(scratch.Conv2D(C, O, (kH, kW), stride, padding), weight=W, bias=b)
 
 
 def conv2d_forward(x, W, b, stride=1, padding=0):
@@ -35,10 +33,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
 
 
 def conv2d_backward(dout, x, W, stride=1, padding=0):
-    layer = _conv_layer(W, np.zeros(len(W)), stride, padding)
-    layer.forward(x)
-    dx = layer.backward(dout)
-    return dx, layer.grads["weight"], layer.grads["bias"]
+    return weight_bias_backward(_conv_layer(W, np.zeros(len(W)), stride, padding), x, dout)
 
 
 CONV_DOC = """    Args:
@@ -264,9 +259,7 @@ def maxpool_forward(x, size, stride):
 
 
 def maxpool_backward(dout, x, size, stride):
-    layer = scratch.MaxPool2D(size, stride)
-    layer.forward(x)
-    return layer.backward(dout)
+    return backward(scratch.MaxPool2D(size, stride), x, dout)
 
 
 POOL_DOC = """    Args:

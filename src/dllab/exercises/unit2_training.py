@@ -9,6 +9,7 @@ cutmix, and `dllab.models.resnet`'s shortcut and basic block, behind thin adapte
 import numpy as np
 
 from dllab import scratch
+from dllab.exercises.adapters import loaded, weight_bias_backward
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import (
     Fail,
@@ -25,15 +26,11 @@ from dllab.exercises.expect import (
 # --------------------------------------------------------------------- batch normalization
 
 
-def _batchnorm_layer(x, gamma, beta, running_mean=None, running_var=None, momentum=0.1, eps=1e-5):
+def _batchnorm_layer(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
     cls = scratch.BatchNorm2D if x.ndim == 4 else scratch.BatchNorm1D
     layer = cls(x.shape[1], eps=eps, momentum=momentum)
-    np.copyto(layer.params["weight"], gamma)
-    np.copyto(layer.params["bias"], beta)
-    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
-        if value is not None:
-            np.copyto(layer.buffers[name], value)
-    return layer
+    statistics = {"running_mean": running_mean, "running_var": running_var}
+    return loaded(layer, weight=gamma, bias=beta, **statistics)
 
 
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
@@ -44,10 +41,9 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
 
 
 def batchnorm_backward(dout, x, gamma, eps=1e-5):
-    layer = _batchnorm_layer(x, gamma, np.zeros_like(gamma), eps=eps)
-    layer.forward(x)
-    dx = layer.backward(dout)
-    return dx, layer.grads["weight"], layer.grads["bias"]
+    C = len(gamma)
+    layer = _batchnorm_layer(x, gamma, np.zeros(C), np.zeros(C), np.ones(C), eps=eps)
+    return weight_bias_backward(layer, x, dout)
 
 
 batchnorm = exercise(
@@ -240,7 +236,7 @@ def dropout_forward(x, p, training, rng):
 
 def dropout_backward(dout, mask):
     layer = scratch.Dropout()
-    layer.mask = mask
+    layer.mask = mask  # what the forward pass keeps
     return layer.backward(dout)
 
 

@@ -13,6 +13,7 @@ import itertools
 import numpy as np
 
 from dllab import data, scratch
+from dllab.exercises.adapters import backward, holder, loaded
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import (
     as_array,
@@ -28,16 +29,10 @@ from dllab.exercises.expect import (
 # ------------------------------------------------------------------------ RNN and BPTT
 
 
-def _load(layer, **arrays):
-    for name, value in arrays.items():
-        np.copyto(layer.params[name], value)
-    return layer
-
-
 def _rnn_layer(W_xh, W_hh, b, truncate=None) -> scratch.RNN:
     H, D = W_xh.shape
     layer = scratch.RNN(D, H, truncate=truncate)
-    return _load(layer, weight_ih=W_xh, weight_hh=W_hh, bias_ih=b, bias_hh=np.zeros(H))
+    return loaded(layer, weight_ih=W_xh, weight_hh=W_hh, bias_ih=b, bias_hh=np.zeros(H))
 
 
 def rnn_forward(x, h0, W_xh, W_hh, b):
@@ -46,8 +41,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b):
 
 def rnn_backward(dhs, x, h0, W_xh, W_hh, b):
     layer = _rnn_layer(W_xh, W_hh, b)
-    layer.forward(x, h0)
-    dx = layer.backward(dhs)
+    dx = backward(layer, x, dhs, h0)
     g = layer.grads
     return dx, layer.dstate0[0], g["weight_ih"], g["weight_hh"], g["bias_ih"]
 
@@ -193,7 +187,7 @@ def _(s, rng):
 def _cell_layer(cls, W_ih, W_hh, b, b_hh=None):
     layer = cls(W_ih.shape[1], W_hh.shape[1])
     b_hh = np.zeros(len(b)) if b_hh is None else b_hh
-    return _load(layer, weight_ih=W_ih, weight_hh=W_hh, bias_ih=b, bias_hh=b_hh)
+    return loaded(layer, weight_ih=W_ih, weight_hh=W_hh, bias_ih=b, bias_hh=b_hh)
 
 
 def lstm_cell_forward(x, h, c, W_ih, W_hh, b):
@@ -541,10 +535,7 @@ def _(s, rng):
 
 
 def _grad_holder(grads) -> scratch.Layer:
-    layer = scratch.Layer()
-    layer.grads = {str(i): np.array(g, dtype=np.float64) for i, g in enumerate(grads)}
-    layer.params = {k: np.zeros_like(g) for k, g in layer.grads.items()}
-    return layer
+    return holder(**{str(i): g for i, g in enumerate(grads)})
 
 
 def clip_by_norm(grads, max_norm):
