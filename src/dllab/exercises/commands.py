@@ -4,6 +4,7 @@ subcommands on the parser `dllab.cli` gives; `run` carries one out and returns t
 line with exit code 2)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -56,7 +57,12 @@ def add_arguments(parser) -> None:
     grade.add_argument(
         "--merge", nargs="+", metavar="CSV", help="join the shards' CSV files instead"
     )
-    grade.add_argument("--workers", type=int, default=2, help="child processes at once (default 2)")
+    grade.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="child processes at once (default: the number of cores)",
+    )
     grade.add_argument(
         "--shard",
         default="0/1",

@@ -82,7 +82,7 @@ def _new_output(path: Path) -> None:
 def grade(
     submissions: str | Path,
     out: str | Path,
-    workers: int = 2,
+    workers: int = 1,
     shard: tuple[int, int] = (0, 1),
     seed: int = DEFAULT_SEED,
     limits: Limits = DEFAULT_LIMITS,
