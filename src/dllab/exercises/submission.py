@@ -16,7 +16,8 @@ from dllab.exercises.core import Exercise, Hint
 READ_ONLY = Hint(
     "read-only-input",
     "Your function writes into one of its input arrays, which the checker passes read-only: "
-    "build a new array instead (x = x + 1 or x.copy(), not x += 1 or x[...] = ...).",
+    "compute a new array instead of changing an input in place (x = x + 1 makes a new "
+    "array; x += 1 and x[...] = ... write into x).",
 )
 
 

@@ -189,8 +189,8 @@ activations = exercise(
     hints=[
         Hint(
             "sigmoid-overflow",
-            "e^(-x) overflows for x = -1000. Compute σ from e^(-|x|), which never overflows: "
-            "1 / (1 + e^(-|x|)) for x >= 0 and e^(-|x|) / (1 + e^(-|x|)) for x < 0.",
+            "e^(-x) overflows for x = -1000. Work with e^(-|x|), which never overflows, and "
+            "the identity σ(x) = 1 - σ(-x) for negative x.",
         ),
         Hint(
             "tanh-square",

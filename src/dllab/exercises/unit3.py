@@ -571,8 +571,8 @@ clipping = exercise(
         ),
         Hint(
             "value-one-sided",
-            "Clipping by value bounds both sides: every entry goes into [-v, v] "
-            "(np.clip(g, -v, v)), negative ones too.",
+            "Clipping by value bounds both sides: every entry goes into [-v, v], so large "
+            "negative entries are raised to -v just as large positive ones are lowered to v.",
         ),
     ],
     stub='''

@@ -68,8 +68,8 @@ gan_losses = exercise(
         Hint(
             "probabilities",
             "Computing log σ(l) as log(sigmoid(l)) gives log(0) = -inf for l = -100. Work "
-            "from the logits: -log σ(l) = softplus(-l) and -log(1 - σ(l)) = softplus(l) "
-            "(F.softplus, or F.binary_cross_entropy_with_logits).",
+            "from the logits: -log σ(l) = softplus(-l) and -log(1 - σ(l)) = softplus(l), "
+            "which never take the log of 0.",
         ),
     ],
     stub='''
@@ -263,9 +263,9 @@ penalty = exercise(
     hints=[
         Hint(
             "batch-norm",
-            "The norm is per sample: flatten each sample's gradient (grad.flatten(1)), take "
-            "its L2 norm, then average (‖∇‖ - 1)² over the batch; one norm over the whole "
-            "batch's gradient is a different penalty.",
+            "The norm is per sample: one L2 norm over each sample's whole gradient, then the "
+            "mean of (‖∇‖ - 1)² over the batch; one norm over the whole batch's gradient is a "
+            "different penalty.",
         ),
         Hint(
             "eps-swapped",
@@ -273,9 +273,9 @@ penalty = exercise(
         ),
         Hint(
             "no-create-graph",
-            "The penalty must be differentiable with respect to the critic's weights: ask "
-            "torch.autograd.grad(..., create_graph=True), so the gradient is itself part of "
-            "the graph.",
+            "The penalty must be differentiable with respect to the critic's weights, so the "
+            "gradient ∇_x̂ D(x̂) must itself be part of the autograd graph (see autograd's "
+            "create_graph option); otherwise the penalty does not train the critic.",
         ),
     ],
     stub='''

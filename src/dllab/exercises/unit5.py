@@ -260,8 +260,8 @@ denoising = exercise(
     hints=[
         Hint(
             "variance-as-std",
-            "The noise's standard deviation is `std`: rng.normal(0, std, shape) or "
-            "std · standard_normal; scaling by std² gives the wrong spread.",
+            "The noise's standard deviation is `std` (its variance std²): standard normal "
+            "draws are scaled by std, not by std².",
         ),
         Hint(
             "mask-keep",
