@@ -1,4 +1,4 @@
-"""The `dllab` command: list, show, run, tour, report.
+"""The `dllab` command: list, show, run, tour, report, exercise.
 
 Bad input (an unknown name, a bad --set value, missing or corrupt files...) prints one line
 on stderr and exits with code 2; `--debug` shows the traceback instead. Ctrl-C exits with 130
@@ -113,6 +113,11 @@ def build_parser() -> ArgumentParser:
     report = commands.add_parser("report", help="render run folders to HTML")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="run folders")
     report.add_argument("--out", help="index page when several folders are given")
+
+    from dllab.exercises.commands import add_arguments as add_exercise_arguments
+
+    exercise = commands.add_parser("exercise", help="exercises with automatic checking")
+    add_exercise_arguments(exercise)
     return parser
 
 
@@ -239,12 +244,18 @@ def use_threads(n: int | None) -> None:
 
 
 def cmd_tour(args) -> int:
+    from dllab.exercises import catalogue
     from dllab.experiments.tour import SHOWCASE_NAMES, check_claims, run_tour
 
     use_threads(args.threads)
     names = tuple(args.names) or SHOWCASE_NAMES
     index = run_tour(
-        quick=not args.full, out=args.out, device=args.device, quiet=args.quiet, names=names
+        quick=not args.full,
+        out=args.out,
+        device=args.device,
+        quiet=args.quiet,
+        names=names,
+        exercises=catalogue(),
     )
     print(f"tour: {index}")
     if not args.check:
@@ -306,12 +317,19 @@ def write_errors(what: str):
         raise DllabError(f"cannot write {what}: {error.strerror or error}") from None
 
 
+def cmd_exercise(args) -> int:
+    from dllab.exercises.commands import run
+
+    return run(args)
+
+
 COMMANDS = {
     "list": cmd_list,
     "show": cmd_show,
     "run": cmd_run,
     "tour": cmd_tour,
     "report": cmd_report,
+    "exercise": cmd_exercise,
 }
 
 
@@ -321,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     succeeded = False
     try:
         args = build_parser().parse_args(argv)
-        code = COMMANDS[args.command](args) or 0
+        code = COMMANDS[args.command](args) or 0  # 1: a failed exercise check or tour claim
         succeeded = True
     except DllabError as error:
         if debug:

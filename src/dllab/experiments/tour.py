@@ -124,8 +124,10 @@ def run_tour(
     device: str = "auto",
     quiet: bool = False,
     names: tuple[str, ...] = SHOWCASE_NAMES,
+    exercises: list[dict] = (),
 ) -> Path:
-    """Run each showcase experiment into `out`/<name>/ and write `out`/index.html."""
+    """Run each showcase experiment into `out`/<name>/ and write `out`/index.html (with the
+    `exercises` rows listed by unit: the CLI passes `dllab.exercises.catalogue()`)."""
     from dllab.report import render_index
 
     for name in names:
@@ -157,7 +159,7 @@ def run_tour(
         except Exception as error:  # recorded in the run's config.json and shown on the page
             print(f"  {stop.name} failed: {error}", file=sys.stderr)
         done_seconds += stop.seconds
-    return render_index(folders, root / "index.html", title="dllab tour")
+    return render_index(folders, root / "index.html", title="dllab tour", exercises=exercises)
 
 
 @dataclass(frozen=True)

@@ -549,15 +549,41 @@ def _overlaid_curves(runs: list[Run], out_path: Path) -> str:
     )
 
 
+def exercises_section(exercises: list[dict]) -> str:
+    """The index page's "Exercises" section: the exercises by unit, from plain rows
+    ({"name", "unit", "topic", "title", "points"}, as `dllab exercise list --json` gives them)."""
+
+    parts = [
+        '<h2 id="exercises">Exercises</h2>',
+        '<p class="sub">Stubs to fill in and check: <code>dllab exercise start NAME</code>, then '
+        "<code>dllab exercise check NAME</code> (or <code>check(NAME, ...)</code> in a "
+        "notebook).</p>",
+    ]
+    for unit, (numeral, unit_title) in UNITS.items():
+        rows = [
+            [f"<code>{_e(x['name'])}</code>", _e(x["topic"]), _e(x["title"]), _e(x["points"])]
+            for x in exercises
+            if x["unit"] == unit
+        ]
+        if rows:
+            parts.append(f"<h3>Unit {numeral} · {_e(unit_title)}</h3>")
+            parts.append(_table(["exercise", "topic", "what you write", "points"], rows, {3}))
+    return "\n".join(parts)
+
+
 def render_index(
-    run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, title: str | None = None
+    run_dirs: list[str | os.PathLike],
+    out_path: str | os.PathLike,
+    title: str | None = None,
+    exercises: list[dict] = (),
 ) -> Path:
     """Write one page over many runs: a summary table, the runs' training curves overlaid when
     they are runs of one experiment, then one section per syllabus unit with a card per run
     (its folder, seed and the settings that differ from the other runs of its experiment;
     figures, metrics, links to its report.html and folder). Runs keep their given order within
     a unit; call `render` on each run first so the report links resolve. The title says what
-    the page holds unless given.
+    the page holds unless given. `exercises` (rows as in `exercises_section`) adds the section
+    listing them by unit.
 
     Raises:
         DataError: if one of `run_dirs` is not a folder.
@@ -596,4 +622,6 @@ def render_index(
             section_id = "unit-other" if unit is None else f"unit-{unit}"
             body.append(f'<h2 id="{section_id}">{_e(heading)}</h2>')
             body += [_card(run, anchors[i], base, differing[i]) for i, run in members]
+    if exercises:
+        body.append(exercises_section(list(exercises)))
     return _write(out_path, _page(title, "\n".join(body)))
