@@ -30,7 +30,7 @@ class Showcase:
 
 SHOWCASE = (
     # I: perceptron and XOR, backpropagation, optimizers, capacity, activations, deep MLPs
-    Showcase("perceptron-xor", ("num_epochs=600", "restarts=8"), 12),
+    Showcase("perceptron-xor", ("num_epochs=250", "restarts=6"), 10),
     Showcase("backprop", (), 1),
     Showcase("optimizers", ("num_epochs=8", "per_sample_epochs=2"), 5),
     Showcase("capacity", ("num_epochs=800",), 7),
@@ -43,7 +43,7 @@ SHOWCASE = (
     Showcase("augment-gallery", (), 1),
     Showcase(
         "degradation",
-        ("depths=(8,20,56)", "width=8", "num_train=1000", "num_epochs=30"),
+        ("depths=(8,20,56)", "width=8", "num_train=1000", "num_epochs=26"),
         45,
     ),
     Showcase("feature-maps", ("num_epochs=10",), 3),
@@ -54,7 +54,7 @@ SHOWCASE = (
         (
             "num_hiddens=64",
             "num_train=4000",
-            "num_epochs=5",
+            "num_epochs=4",
             "record_every=10",
             "explode_epochs=5",
         ),
@@ -63,7 +63,7 @@ SHOWCASE = (
     Showcase("adding-problem", ("T=50", "num_hiddens=64", "num_train=5000", "batch_size=64"), 11),
     Showcase(
         "bidirectional",
-        ("data.max_chars=100000", "cells=(rnn,gru)", "num_hiddens=64", "num_epochs=5"),
+        ("data.max_chars=60000", "cells=(rnn,gru)", "num_hiddens=64", "num_epochs=5"),
         16,
     ),
     Showcase("seq2seq", (), 2),
@@ -84,7 +84,7 @@ SHOWCASE = (
         "gan-2d",
         (
             "data.n=20000",
-            "num_epochs=16",
+            "num_epochs=14",
             "batch_size=128",
             "num_hiddens=64",
             "ema_decay=0",
@@ -92,7 +92,7 @@ SHOWCASE = (
         ),
         45,
     ),
-    Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 25),
+    Showcase("cgan-digits", ("num_epochs=300", "classifier_epochs=10", "num_samples=500"), 50),
     Showcase("dcgan", ("num_epochs=60", "classifier_epochs=10", "num_samples=500"), 14),
     Showcase(
         "generative-vs-discriminative",
@@ -111,7 +111,7 @@ SHOWCASE = (
     Showcase("aae", ("num_epochs=25",), 5),
     Showcase(
         "ae-vs-gan",
-        ("num_epochs=40", "gan_epochs=150", "classifier_epochs=10", "num_samples=500"),
+        ("num_epochs=35", "gan_epochs=120", "classifier_epochs=10", "num_samples=500"),
         30,
     ),
 )

@@ -11,7 +11,7 @@ from dllab import data
 from dllab.config import param
 from dllab.data import mixture_modes
 from dllab.engine import GAN, GANTask, SampleSnapshots
-from dllab.experiments.registry import experiment
+from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
     mode_coverage,
@@ -115,6 +115,15 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
         "dllab.metrics.mode_coverage",
     ),
     headline=("modes_captured", "high_quality_fraction"),
+    claims=(
+        Claim(
+            "an unpacked GAN loses modes: the minimax or the non-saturating GAN misses one",
+            lambda m: (
+                min(m["minimax_modes_captured"], m["non_saturating_modes_captured"])
+                < m["num_modes"]
+            ),
+        ),
+    ),
 )
 def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     """A GAN trained on a mixture of well-separated Gaussians often covers only some of them

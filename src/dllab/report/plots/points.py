@@ -119,6 +119,8 @@ def scatter_panels(
         if mappable is not None:
             fig.colorbar(mappable, ax=ax, label=color_label)
         ax.set_title(str(panel.get("title", "")), fontsize=11)
+        if extent is not None:  # a square plane: a circle of modes is drawn as a circle
+            ax.set_aspect("equal", adjustable="box")
         _style(ax, xlabel, ylabel, legend=False)
     _figure_legend(fig, axes)
     return _save(fig, path)
