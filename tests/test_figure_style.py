@@ -86,3 +86,25 @@ def test_bars_with_error_bars_keep_their_category_names():
     _category_axis(ax, ["max", "average"])
     _style(ax, "", "error")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["max", "average"]
+
+
+def test_runs_of_one_variant_share_its_colour_and_one_legend_entry(tmp_path, monkeypatch):
+    from dllab.report.plots import curves
+
+    drawn = {}
+
+    def keep(fig, path):
+        drawn["fig"] = fig
+        return path
+
+    monkeypatch.setattr(curves, "_save", keep)
+    records = [
+        {"model": m, "kind": "epoch", "epoch": e, "loss": 1 / e}
+        for m in ("max", "max-seed1", "avg", "avg-seed1")
+        for e in (1, 2, 3)
+    ]
+    curves.loss_curves(records, tmp_path / "c.png", "t")
+    (ax,) = drawn["fig"].axes
+    colors = {line.get_label(): line.get_color() for line in ax.lines}
+    assert colors["max"] == colors["_max"] != colors["average"] == colors["_average"]
+    assert [t.get_text() for t in drawn["fig"].legends[0].get_texts()] == ["max", "average"]

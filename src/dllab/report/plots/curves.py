@@ -3,6 +3,7 @@ history records (`loss_curves`), and labelled (x, y) series with optional ± std
 (`lines`, one `Line` per series)."""
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ import numpy as np
 from dllab.report.plots.glossary import words
 from dllab.report.plots.palette import colors_for
 from dllab.report.plots.style import LINE, _figure, _save, _style, is_number, plain
+
+SEED_SUFFIX = re.compile(r"-seed\d+$")  # "max-seed2": another run of "max", in its colour
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,14 @@ def loss_curves(
         raise ValueError(f"x must be 'epoch' or 'step', not {x!r}")
     records = [r for r in history if isinstance(r, dict)]
     models = list(dict.fromkeys(str(r.get("model", "run")) for r in records))
-    colors = dict(zip(models, colors_for(models)))
+    keys = {model: SEED_SUFFIX.sub("", model) for model in models}  # repeats share a colour
+    colors = dict(zip(models, colors_for(keys.values())))
     has_val = any(f"val_{metric}" in r for r in records for metric in metrics)
     fig, axes = _figure(title, len(metrics), ncols=2)
     for ax, metric in zip(axes, metrics):
         for model in models:
-            name = plain(words(model)) if len(models) > 1 else ""
+            repeat = keys[model] != model  # labelled once, by its first run
+            name = plain(words(keys[model])) if len(set(keys.values())) > 1 else ""
             train = _series(records, model, metric, x)
             if train is not None and train.shape[1] > 200:
                 train = _smoothed(ax, train, colors[model])
@@ -96,6 +101,7 @@ def loss_curves(
                 if xy is not None:
                     marker = "o" if xy.shape[1] <= 30 else None  # one epoch is still a point
                     label = f"{name}, {part}" if name and has_val else name or part
+                    label = f"_{label}" if repeat else label
                     ax.plot(*xy, color=colors[model], marker=marker, label=label, **LINE, **style)
         if not ax.lines:
             ax.text(0.5, 0.5, f"no '{metric}' in history", transform=ax.transAxes, ha="center")
