@@ -39,11 +39,17 @@ SHOWCASE = (
     # II: convolution, pooling, normalization, augmentation, ResNet degradation, filters
     Showcase("mnist1d-cnn", ("num_epochs=12", "width=16", "mlp_epochs=40"), 8),
     Showcase("pooling", ("num_epochs=6", "channels=(16,32)", "seeds=3"), 13),
-    Showcase("normalization", ("num_epochs=8", "channels=(16,32)", "seeds=3"), 16),
+    Showcase("normalization", ("num_epochs=6", "channels=(16,32)", "seeds=3"), 16),
     Showcase("augment-gallery", (), 1),
     Showcase(
         "degradation",
-        ("depths=(8,20,56)", "width=8", "num_train=1000", "num_epochs=26"),
+        (
+            "depths=(8,20,56)",
+            "width=8",
+            "num_train=640",
+            "batch_size=64",
+            "num_epochs=24",
+        ),
         45,
     ),
     Showcase("feature-maps", ("num_epochs=10",), 3),
@@ -84,7 +90,7 @@ SHOWCASE = (
         "gan-2d",
         (
             "data.n=20000",
-            "num_epochs=14",
+            "num_epochs=10",
             "batch_size=128",
             "num_hiddens=64",
             "ema_decay=0",
