@@ -164,6 +164,7 @@ class GANTask(Task):
         self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
         self.label_smoothing, self.pack, self.ema_decay = label_smoothing, pack, ema_decay
         self.betas = betas
+        self.loss_name = "discriminator"  # the loss it logs as "loss" (reports name it so)
 
     def make_optimizers(self, model: GAN, build) -> dict[str, torch.optim.Optimizer]:
         optimizers = {

@@ -170,7 +170,7 @@ def _draw_backprop(run: Run, x, y, values: dict, params: dict, grads: dict, loss
         [f"$\\hat y$ = {y_hat[0]:.3f}\ny = {y[0]:.0f}\n∂L/∂z = {dz2[0]:.3g}"],
     ]
     edges = [
-        (0, i, j, f"w={W1[j, i]:.2f}\n∂={grads['W1'][j, i]:.3g}")
+        (0, i, j, f"w={W1[j, i]:.2f}\n∂={grads['W1'][j, i] + 0.0:.3g}")  # + 0.0: no "-0"
         for i in range(2)
         for j in range(2)
     ]

@@ -54,8 +54,7 @@ figcaption{font-size:.88rem;color:#444;margin-top:.3rem}
 .card{border:1px solid #d0d4da;border-radius:8px;padding:.9rem 1.2rem;margin:1rem 0;
  background:#fafbfc}
 .links a{margin-right:1.2rem}
-.lessons{list-style:none;padding-left:.4rem}.lessons .shown{color:#17632a}
-.lessons .missed{color:#9b1c1c}
+.lessons{list-style:none;padding-left:.4rem}.shown{color:#17632a}.missed{color:#9b1c1c}
 """
 
 
@@ -284,6 +283,19 @@ def _lessons(run: Run) -> str:
         if isinstance(c, dict)
     )
     return f'<p><strong>What this run shows:</strong></p><ul class="lessons">{items}</ul>\n'
+
+
+def _lesson_count(run: Run) -> str:
+    """ "✓ 2 of 2" (or ✗) for the index: how many of the run's claims its metrics show."""
+
+    claims = [c for c in run.config.get("claims") or [] if isinstance(c, dict)]
+    if not claims:
+        return "—"
+    shown = sum(bool(c.get("holds")) for c in claims)
+    mark = (
+        '<span class="shown">✓</span>' if shown == len(claims) else '<span class="missed">✗</span>'
+    )
+    return f"{mark} {shown} of {len(claims)}"
 
 
 def _alerts(run: Run) -> str:
@@ -604,15 +616,17 @@ def render_index(
             UNITS[run.unit][0] if run.unit else "—",
             _badge(run.status),
             _duration(run.config.get("duration_s")),
+            _lesson_count(run),
             _headline(run),
         ]
         for run, anchor in zip(runs, anchors)
     ]
     failed = sum(run.status == "failed" for run in runs)
+    header = ["experiment", "unit", "status", "duration", "lessons shown", "headline metric"]
     body = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{len(runs)} runs, {failed} failed</p>',
-        _table(["experiment", "unit", "status", "duration", "headline metric"], summary, {3}),
+        _table(header, summary, {3}),
         _overlaid_curves(runs, out_path),
     ]
     for unit in [*UNITS, None]:

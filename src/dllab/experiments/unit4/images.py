@@ -113,9 +113,9 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> di
             labels, minlength=10
         )
         plots.bars(
-            {f"digit {k}": v for k, v in enumerate(per_class.tolist())},
+            {str(k): v for k, v in enumerate(per_class.tolist())},
             run.figure("class-accuracy"),
-            "The classifier reads the requested digit in the generated ones",
+            "The classifier reads the requested digit (0-9) in the generated ones",
             "fraction classified as requested",
             reference=(classifier_accuracy, "classifier on real test digits"),
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.colors import to_rgba
+from matplotlib.patches import Circle
 
 from dllab.report.plots.style import COLORS, _figure, _save
 
@@ -28,14 +29,15 @@ def network_diagram(
         layer_names: a caption under each layer ("input", "hidden", "output").
     """
 
-    width = 3.2 * len(layers) + 1
-    height = 1.6 * max(len(units) for units in layers) + 1.2
-    fig, (ax,) = _figure(title, size=(width, height))
+    gap, spacing, radius = 3.2, 1.8, 0.8  # between layers, between units, of a unit
+    tallest = max(len(units) for units in layers)
+    fig, (ax,) = _figure(title, size=(gap * len(layers) + 1, spacing * tallest + 1.0))
     ax.set_axis_off()
+    ax.set_aspect("equal")
 
     def position(layer: int, unit: int) -> tuple[float, float]:
         count = len(layers[layer])
-        return 3.2 * layer, (count - 1) / 2 - unit
+        return gap * layer, spacing * ((count - 1) / 2 - unit)
 
     for layer, source, target, text in edges:
         (x0, y0), (x1, y1) = position(layer, source), position(layer + 1, target)
@@ -54,18 +56,18 @@ def network_diagram(
         for unit, text in enumerate(units):
             x, y = position(layer, unit)
             fill = 0.25 * np.array(to_rgba(COLORS[layer % len(COLORS)])) + 0.75  # opaque pastel
-            ax.scatter([x], [y], s=5200, color=np.clip(fill, 0, 1), edgecolors="k", zorder=2)
-            ax.text(x, y, text, fontsize=9, ha="center", va="center", zorder=3)
+            ax.add_patch(Circle((x, y), radius, fc=np.clip(fill, 0, 1), ec="k", zorder=2))
+            ax.text(x, y, text, fontsize=8.5, ha="center", va="center", zorder=3)
         if layer < len(layer_names):
             ax.text(
-                3.2 * layer,
-                -(max(len(u) for u in layers) / 2) - 0.1,
+                gap * layer,
+                -spacing * tallest / 2 - 0.2,
                 layer_names[layer],
                 fontsize=11,
                 ha="center",
                 va="top",
                 fontweight="bold",
             )
-    ax.set_xlim(-1.0, 3.2 * (len(layers) - 1) + 1.0)
-    ax.margins(y=0.25)
+    ax.set_xlim(-radius - 0.6, gap * (len(layers) - 1) + radius + 0.6)
+    ax.set_ylim(-spacing * tallest / 2 - 0.9, spacing * tallest / 2 + 0.1)
     return _save(fig, path)

@@ -120,6 +120,7 @@ LOSS_UNITS = {
     "mse": "MSE",
     "l1": "mean absolute error",
     "nll": "negative log-likelihood (nats)",
+    "discriminator": "discriminator (critic) loss",
 }
 
 
