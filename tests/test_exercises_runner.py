@@ -109,7 +109,10 @@ def test_sys_exit_and_os_exit_fail_their_checks(tmp_path):
 
 
 def test_a_huge_allocation_is_a_memory_error_of_the_check(tmp_path):
-    found = messages(run_exercise(EXERCISE, submit(tmp_path, MEMORY_HUNGRY), limits=LIMITS))
+    # 10 s a check: zero-filling 300 MB takes well under a second alone, but seconds beside
+    # other busy programs, and the memory limit, not the clock, must be what stops it
+    roomy = Limits(memory_mb=300, time_scale=1.0, load_seconds=2.0)
+    found = messages(run_exercise(EXERCISE, submit(tmp_path, MEMORY_HUNGRY), limits=roomy))
     assert found[NORM] == (
         "clip_by_norm ran out of memory (MemoryError (gradient_clipping.py, line 5)): it asked "
         "for more than a check may use"
