@@ -256,3 +256,16 @@ def test_unit2_experiments_cover_every_unit2_topic():
 
     covered = {t for e in list_experiments(unit=2) for t in e.topics}
     assert covered == set(TOPICS[2])
+
+
+def test_inductive_bias_trains_every_model_on_both_versions_and_records_the_order(quick_runs):
+    import json
+
+    from dllab.data.mnist1d import spatial_permutation
+
+    folder, m = quick_runs("inductive-bias")
+    models = ("logistic", "mlp", "cnn", "gru", "modern_cnn")
+    assert set(m) == {f"test_accuracy_{k}_{v}" for k in models for v in ("original", "shuffled")}
+    assert all(0 <= value <= 1 for value in m.values())
+    saved = json.loads((folder / "permutation.json").read_text())
+    assert saved == spatial_permutation(40, 0).tolist()

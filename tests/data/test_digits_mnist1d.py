@@ -75,3 +75,16 @@ def test_mnist1d_rebuilds_a_corrupt_cache(cache, monkeypatch):
     assert load("mnist1d").train[0].shape == (20, 1, 40) and built == [1]
     assert load("mnist1d").test[0].shape == (10, 1, 40) and built == [1]  # cache rewritten
     assert list(cache.parent.iterdir()) == [cache]  # no temporary file left behind
+
+
+def test_the_shuffled_twin_reorders_every_signal_the_same_way_and_keeps_its_values():
+    from dllab.data.mnist1d import spatial_permutation
+
+    plain = load("mnist1d", flatten=True)
+    twin = load("mnist1d", flatten=True, shuffle=True, shuffle_seed=3)
+    order = torch.as_tensor(spatial_permutation(40, 3))
+    assert sorted(order.tolist()) == list(range(40)) and order.tolist() != list(range(40))
+    for (X, y), (X_twin, y_twin) in ((plain.train, twin.train), (plain.test, twin.test)):
+        assert torch.equal(X[:, order], X_twin) and torch.equal(y, y_twin)
+    again = load("mnist1d", flatten=True, shuffle=True, shuffle_seed=3)
+    assert torch.equal(again.train[0], twin.train[0])  # the seed fixes the order

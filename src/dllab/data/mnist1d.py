@@ -67,19 +67,33 @@ def _arrays() -> dict[str, np.ndarray]:
     return arrays
 
 
+def spatial_permutation(length: int, seed: int) -> np.ndarray:
+    """The fixed order in which `mnist1d(shuffle=True)` puts the `length` positions."""
+    return np.random.default_rng(seed).permutation(length)
+
+
 @register_dataset("mnist1d")
-def mnist1d(n_val: int = 0, flatten: bool = False) -> Dataset:
+def mnist1d(
+    n_val: int = 0, flatten: bool = False, shuffle: bool = False, shuffle_seed: int = 0
+) -> Dataset:
     """MNIST-1D: X (N, 1, 40) float32 signals (or (N, 40) with `flatten`), y digits (N,).
 
     Args:
         n_val: signals carved off the end of the 4000 training ones as a validation split;
             0 keeps the paper's 4000/1000 split.
         flatten: drop the channel axis, for MLPs.
+        shuffle: the paper's "shuffled" twin: every signal's 40 positions put in one fixed
+            random order (`spatial_permutation(40, shuffle_seed)`, the same for train and
+            test), which keeps every value and destroys which values are neighbours.
     """
     arrays = _arrays()
-    shape = (-1, arrays["x"].shape[1]) if flatten else (-1, 1, arrays["x"].shape[1])
-    train = as_tensors(arrays["x"].reshape(shape), arrays["y"])
-    test = as_tensors(arrays["x_test"].reshape(shape), arrays["y_test"])
+    x, x_test = arrays["x"], arrays["x_test"]  # (N, 40)
+    if shuffle:
+        order = spatial_permutation(x.shape[1], shuffle_seed)
+        x, x_test = x[:, order], x_test[:, order]
+    shape = (-1, x.shape[1]) if flatten else (-1, 1, x.shape[1])
+    train = as_tensors(x.reshape(shape), arrays["y"])
+    test = as_tensors(x_test.reshape(shape), arrays["y_test"])
     train, val = split_off("mnist1d", train, n_val)
     classes = tuple(str(d) for d in range(10))
     return Dataset("mnist1d", train=train, val=val, test=test, classes=classes)

@@ -88,5 +88,28 @@ def digits_mlp(
 
 @register_model(input_shape=(40,))
 def mnist1d_mlp(num_classes: int = 10, in_features: int = 40, num_hiddens: int = 100) -> MLP:
-    """40 -> 100 -> 100 -> 10 with ReLU, the MLP of the MNIST-1D paper (15,210 parameters)."""
+    """40 -> 100 -> 100 -> 10 with ReLU, the sizes of the MNIST-1D paper's MLP (15,210
+    parameters); `mnist1d_mlp_paper` adds the skip its code has around the second layer."""
     return MLP(in_features, (num_hiddens, num_hiddens), num_classes)
+
+
+class SkipMLP(nn.Module):
+    """The MNIST-1D paper's MLP as its code writes it (`MLPBase` in greydanus/mnist1d):
+    h = relu(W1 x + b1); h = h + relu(W2 h + b2); logits = W3 h + b3."""
+
+    def __init__(self, in_features: int, num_hiddens: int, num_outputs: int):
+        super().__init__()
+        self.linear1 = nn.Linear(in_features, num_hiddens)
+        self.linear2 = nn.Linear(num_hiddens, num_hiddens)
+        self.linear3 = nn.Linear(num_hiddens, num_outputs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.linear1(x.flatten(1)).relu()  # (B, H)
+        h = h + self.linear2(h).relu()  # the skip of the paper's code
+        return self.linear3(h)  # (B, num_outputs)
+
+
+@register_model(input_shape=(40,))
+def mnist1d_mlp_paper(num_classes: int = 10, in_features: int = 40, num_hiddens: int = 100):
+    """The MNIST-1D paper's MLP with its skip connection (15,210 parameters)."""
+    return SkipMLP(in_features, num_hiddens, num_classes)

@@ -233,3 +233,24 @@ def one_to_many_gru(**kwargs) -> OneToMany:
     """A GRU that unfolds a 4-vector into 20 steps of one number."""
     defaults = {"input_size": 4, "num_hiddens": 64, "num_outputs": 1, "seq_len": 20}
     return with_defaults(OneToMany, kwargs, **defaults, cell="gru")
+
+
+class FlatGRU(nn.Module):
+    """The MNIST-1D paper's GRU (`GRUBase` in greydanus/mnist1d): a bidirectional GRU reads the
+    signal one value per step and a linear layer classifies ALL its outputs, flattened, (B,
+    T * 2H) -> (B, K): the read-out sees every position, as the MLP does."""
+
+    def __init__(self, length: int, num_hiddens: int, num_classes: int):
+        super().__init__()
+        self.gru = nn.GRU(1, num_hiddens, batch_first=True, bidirectional=True)
+        self.linear = nn.Linear(length * 2 * num_hiddens, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.gru(x.reshape(len(x), -1, 1))  # (B, T) values -> (B, T, 2H)
+        return self.linear(outputs.flatten(1))  # (B, T * 2H) -> (B, K)
+
+
+@register_model(input_shape=(1, 40))
+def mnist1d_gru_paper(num_classes: int = 10, length: int = 40, num_hiddens: int = 6):
+    """The MNIST-1D paper's bidirectional GRU of 6 units a direction (5,134 parameters)."""
+    return FlatGRU(length, num_hiddens, num_classes)

@@ -4,6 +4,7 @@
 One module per theme; importing the package registers every experiment:
 
 - `mnist1d`: `mnist1d-cnn` (CNN vs MLP, test-time shifts), `degradation` (plain vs residual depth);
+- `inductive_bias`: `inductive-bias` (MNIST-1D and its shuffled twin: why convolution works);
 - `digits`: `digits-cnn`, `feature-maps` (a small CNN on 8x8 digits and what its first layer sees);
 - `variants`: `pooling`, `activations-cnn`, `dropout`, `normalization` (one block varied at a time);
 - `augmentation`: `augmentation` (ablation on few labels), `augment-gallery`;
@@ -15,6 +16,7 @@ One module per theme; importing the package registers every experiment:
 # Import order is registration order, the order `dllab list` shows.
 # isort: off
 from dllab.experiments.unit2 import mnist1d  # noqa: F401
+from dllab.experiments.unit2 import inductive_bias  # noqa: F401
 from dllab.experiments.unit2 import digits  # noqa: F401
 from dllab.experiments.unit2 import variants  # noqa: F401
 from dllab.experiments.unit2 import augmentation  # noqa: F401

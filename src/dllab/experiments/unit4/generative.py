@@ -123,6 +123,7 @@ def generative_vs_discriminative(cfg: GenDiscConfig, run: Run) -> dict[str, floa
         key = name.replace(" ", "_").lower()
         metrics[f"{key}_error_smallest"] = float(mean[0])
         metrics[f"{key}_error_largest"] = float(mean[-1])
+        metrics.update({f"{key}_error_n{n}": float(e) for n, e in zip(sizes, mean)})
     plots.lines(
         series,
         run.figure("learning-curves"),

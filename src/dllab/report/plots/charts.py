@@ -163,6 +163,7 @@ def grouped_bars(
     errors: Mapping[str, Sequence[float]] | None = None,
     published: Sequence[str] = (),
     reference: tuple[float, str] | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> Path:
     """Bars side by side in each category, one colour per series (e.g. every gradient by the
     chain rule beside the same gradient by autograd).
@@ -170,24 +171,30 @@ def grouped_bars(
     Args:
         series: label -> one value per category (NaN: no bar).
         errors: label -> one ± spread per category, drawn as error bars.
-        published: the series that are published numbers, drawn pale and hatched.
+        published: the series that are published numbers, drawn pale and hatched: grey, or
+            the pale hue of their key (see `keys`) beside ours.
         reference: (value, label) drawn as a dotted line across (e.g. human accuracy).
+        keys: label -> the key its colour comes from; series with one key share the hue (a
+            published number and ours on the same data, say).
     """
 
     names = [str(name) for name in categories]
     width = 0.8 / max(len(series), 1)  # the series of one category share 0.8 of a tick
     fig, (ax,) = _figure(title, size=(max(4.8, 0.3 * len(names) * len(series) + 2), 4.2))
-    ours = [label for label in series if label not in published]
-    colors = dict(zip(ours, colors_for(ours)))
+    keyed = {label: (keys or {}).get(label) for label in series}
+    ours = [label for label in series if label not in published or keyed[label]]
+    colors = dict(zip(ours, colors_for(keyed[label] or label for label in ours)))
     for i, (label, values) in enumerate(series.items()):
         offset = (i - (len(series) - 1) / 2) * width
         heights = np.asarray(values, dtype=float)  # (len(categories),)
         spread = None if errors is None or label not in errors else errors[label]
-        style = (
-            {"color": PUBLISHED, "hatch": "//", "edgecolor": "0.45"}
-            if label in published
-            else {"color": colors[label]}
-        )
+        if label not in published:
+            style = {"color": colors[label]}
+        elif keyed[label]:  # the pale hue of its own series
+            pale = to_rgba(colors[label], 0.3)
+            style = {"color": pale, "hatch": "//", "edgecolor": colors[label]}
+        else:
+            style = {"color": PUBLISHED, "hatch": "//", "edgecolor": "0.45"}
         bars = ax.bar(
             np.arange(len(names)) + offset, heights, width, yerr=spread, capsize=3,
             label=label, **style,
