@@ -36,6 +36,9 @@ class AdversarialConfig:
     adversarial_weight: float = param(0.3, ge=0)  # of the adversarial term (AAE, VAE-GAN)
 
 
+_NAMES = {"aae": "Adversarial autoencoder", "bigan": "BiGAN", "ali": "ALI", "vae-gan": "VAE-GAN"}
+
+
 def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str, task):
     """Train a hybrid on the digits, then probe its codes and draw samples and reconstructions."""
     ds = load_ae_data("digits")
@@ -56,7 +59,8 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     plots.image_grid(
         torch.cat([samples, X_test[:10], recon[:10]]).numpy(),
         run.figure("samples_and_reconstructions"),
-        f"{key}: samples G(z), z ~ N(0, I) (rows 1-3); test digits and G(E(x)) (rows 4-5)",
+        f"{_NAMES.get(key, key)}: digits decoded from the prior z ~ N(0, I) (rows 1-3); test "
+        "digits x and their reconstructions G(E(x))",
         nrow=10,
         row_labels=["samples", "", "", "test x", "G(E(x))"],
     )
@@ -64,7 +68,8 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
         codes_test[:, :2].numpy(),
         y_test.numpy(),
         run.figure("codes"),
-        f"{key}: the first two code coordinates of test digits, by class",
+        f"{_NAMES.get(key, key)}: the first two code coordinates of test digits, coloured by "
+        "class (the prior: N(0, I))",
     )
     return {
         "linear_probe_accuracy": probe,

@@ -69,7 +69,11 @@ def vae(cfg: VAEConfig, run: Run) -> dict[str, float]:
         t = torch.linspace(0, 1, 10)[None, :, None]  # (1, 10, 1)
         path = (1 - t) * a[:, None] + t * b[:, None]  # (3, 10, k)
         path = model.mean(model.decode(path.reshape(-1, cfg.latent_dim)))  # (30, 1, 8, 8)
-    plots.image_grid(samples.numpy(), run.figure("samples"), "VAE samples: decoded z ~ N(0, I)")
+    plots.image_grid(
+        samples.numpy(),
+        run.figure("samples"),
+        "VAE samples: digits decoded from z ~ N(0, I) drawn from the prior",
+    )
     plots.image_grid(
         traversals.numpy(),
         run.figure("latent_traversals"),
@@ -88,7 +92,7 @@ def vae(cfg: VAEConfig, run: Run) -> dict[str, float]:
         mu[:, :2].numpy(),
         y_test.numpy(),
         run.figure("latent_map"),
-        "Test digits' code means μ(x), coloured by class",
+        "Test digits' code means μ(x) in the latent plane, coloured by class",
         "$\\mu_1$",
         "$\\mu_2$",
     )
