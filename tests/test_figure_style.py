@@ -108,3 +108,14 @@ def test_runs_of_one_variant_share_its_colour_and_one_legend_entry(tmp_path, mon
     colors = {line.get_label(): line.get_color() for line in ax.lines}
     assert colors["max"] == colors["_max"] != colors["average"] == colors["_average"]
     assert [t.get_text() for t in drawn["fig"].legends[0].get_texts()] == ["max", "average"]
+
+
+def test_a_log_axis_over_many_integer_sizes_keeps_plain_ticks():
+    fig, (ax,) = _figure("t")
+    sizes = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+    ax.plot(sizes, np.linspace(0.5, 0.05, len(sizes)))
+    _style(ax, "training samples", "error", log_x=True)
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log"
+    labels = {t.get_text() for t in ax.get_xticklabels() if t.get_text()}
+    assert {"10", "100", "1000"} <= labels

@@ -71,13 +71,14 @@ def _style(
     ax.set_ylabel(ylabel, fontsize=11)
     x_values = _line_values(ax, 0) if not ax.containers else np.zeros(0)  # bars: categories
     distinct = np.unique(x_values)
-    if log_x and len(distinct) >= 3:
+    log_x = log_x and len(distinct) >= 3
+    if log_x:
         ax.set_xscale("log")
         _plain_log_ticks(ax.xaxis, x_values)
-    if 0 < len(distinct) <= 6:  # a sweep over a few settings: a tick at each of them
+    if 0 < len(distinct) <= 8:  # a sweep over a few settings: a tick at each of them
         ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
         ax.xaxis.set_minor_formatter(NullFormatter())
-    elif len(x_values) and np.all(x_values == np.round(x_values)):  # epochs, steps, lengths
+    elif not log_x and len(x_values) and np.all(x_values == np.round(x_values)):  # epochs...
         ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
     if log_y:
         ax.set_yscale("log")
