@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from dllab.cli import main
-from dllab.experiments.tour import SHOWCASE
+from dllab.experiments.tour import SHOWCASE_NAMES
 
 
 def run_cli(capsys, *argv):
@@ -27,15 +27,13 @@ def test_list_json_has_name_unit_title_and_topics(capsys):
 
 
 def test_show_json_gives_every_setting_with_type_values_range_and_comment(capsys):
-    from dllab.config import apply_overrides
     from dllab.experiments.registry import get_experiment
-    from dllab.experiments.settings import tour_settings
 
     code, out, _ = run_cli(capsys, "show", "dcgan", "--json")
     shown = json.loads(out)
     assert code == 0 and shown["name"] == "dcgan" and shown["unit"] == 4 and shown["in_tour"]
     settings = {s["key"]: s for s in shown["settings"]}
-    tour = apply_overrides(get_experiment("dcgan").quick_config(), list(tour_settings("dcgan")))
+    tour = get_experiment("dcgan").tour_config()
     assert settings["num_epochs"] | {"tour": None} == {
         "key": "num_epochs",
         "type": "int",
@@ -176,22 +174,37 @@ def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
     assert "failed" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("stop", SHOWCASE, ids=lambda stop: stop.name)
-def test_every_tour_setting_applies_to_its_quick_config(stop):
-    from dllab.config import apply_overrides
+@pytest.mark.parametrize("name", SHOWCASE_NAMES)
+def test_every_showcase_declares_its_tour_settings_and_time(name):
     from dllab.experiments.registry import get_experiment
 
-    quick = get_experiment(stop.name).quick_config()
-    assert apply_overrides(quick, list(stop.settings)) is not None  # ConfigError if stale
-    assert stop.seconds > 0
+    exp = get_experiment(name)
+    assert exp.tour is not None and exp.tour_seconds > 0
+    assert exp.tour_config() is not None  # validated at registration, too
+
+
+def test_a_misspelled_quick_or_tour_key_is_an_error_at_registration():
+    from dllab.experiments.registry import experiment
+    from dllab.experiments.unit2.mnist1d import DegradationConfig
+    from dllab.experiments.unit5.compression import CompressionConfig
+
+    common = dict(unit=2, title="t", topics=("ResNet",), config=DegradationConfig)
+    with pytest.raises(ValueError, match=r"quick: unknown key 'num_epoch' \(the keys: depths"):
+        experiment("typo-quick", quick={"num_epoch": 1}, **common)
+    with pytest.raises(ValueError, match=r"tour: unknown key 'widht'"):
+        experiment("typo-tour", quick={}, tour={"widht": 4}, **common)
+    nested = dict(unit=5, title="t", topics=("autoencoder",), config=CompressionConfig)
+    with pytest.raises(ValueError, match=r"tour\.data: unknown key 'nmae'"):
+        experiment("typo-nested", quick={}, tour={"data": {"nmae": "digits"}}, **nested)
 
 
 def test_tour_eta_scales_the_measured_seconds_by_this_machines_pace(capsys, tmp_path):
-    from dllab.experiments import tour
+    from dllab.experiments import get_experiment, tour
 
     tour.run_tour(out=str(tmp_path / "tour"), quiet=True, names=("backprop", "bptt"))
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
-    assert lines[0].startswith("[1/2] backprop (0 s so far, about 3 s left)")
+    expected = sum(get_experiment(name).tour_seconds for name in ("backprop", "bptt"))
+    assert lines[0].startswith(f"[1/2] backprop (0 s so far, about {expected:.0f} s left)")
     assert lines[1].startswith("[2/2] bptt") and "s left)" in lines[1]
     assert tour._pace(10.0, 5.0) == 2.0 and tour._pace(0.0, 0.0) == 1.0
 

@@ -68,10 +68,9 @@ def test_a_quick_run_that_shows_its_lesson_is_not_marked(backprop_claims, tmp_pa
 
 
 def test_showcase_runs_the_tours_settings_for_one_experiment(tmp_path, monkeypatch):
-    from dllab.experiments import tour
-
-    stop = tour.Showcase("backprop", ("lr=0.25",), 1)
-    monkeypatch.setattr(tour, "SHOWCASE", (stop,))
+    entry = registry.get_experiment("backprop")
+    changed = entry.__class__(**{**entry.__dict__, "tour": {"lr": 0.25}})
+    monkeypatch.setitem(registry._EXPERIMENTS, "backprop", changed)
     out = tmp_path / "run"
     assert main(["run", "backprop", "--showcase", "--quiet", "--out", str(out)]) == 0
     meta = json.loads((out / "config.json").read_text())

@@ -10,7 +10,7 @@ def perceptron_xor(cfg: XorConfig, run: Run) -> dict[str, float]:
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from typing import Any
+from typing import Any, get_type_hints
 
 from dllab.config import validate
 from dllab.errors import ConfigError, unknown_name_message
@@ -54,6 +54,8 @@ class Experiment:
     implements: tuple[str, ...] = ()  # modules/classes that implement the topics
     headline: tuple[str, ...] = ()  # the metrics the tour's summary shows, side by side
     claims: tuple[Claim, ...] = ()  # the lessons its metrics must show (tour --check)
+    tour: dict[str, Any] | None = None  # overrides of quick for the tour; None: not shown
+    tour_seconds: float = 5.0  # the tour's time for it on a 2-core CPU (weights its ETA)
 
     @property
     def description(self) -> str:
@@ -65,9 +67,39 @@ class Experiment:
     def quick_config(self) -> Any:
         return _apply_nested(self.config(), self.quick)
 
+    def tour_config(self) -> Any:
+        """The quick config with the tour's settings (`dllab run NAME --showcase`).
+
+        Raises:
+            ConfigError: for an experiment the tour does not show.
+        """
+        if self.tour is None:
+            raise ConfigError(
+                f"the tour does not show {self.name!r}; run its default config instead "
+                f"(dllab run {self.name})"
+            )
+        return _apply_nested(self.quick_config(), self.tour)
+
     def check_claims(self, metrics: dict[str, float]) -> list[dict]:
         """[{"text", "holds"}] for each claim, as saved in a run's config.json."""
         return [{"text": claim.text, "holds": claim.check(metrics)} for claim in self.claims]
+
+
+def _check_keys(config: type, overrides: dict[str, Any], where: str) -> None:
+    """Every key of `overrides` (nested dicts for nested configs) is a field of `config`.
+
+    Raises:
+        ValueError: naming the first unknown key, where it was given and the allowed keys.
+    """
+    hints = get_type_hints(config)
+    for key, value in overrides.items():
+        allowed = [f.name for f in fields(config)]
+        if key not in allowed:
+            raise ValueError(f"{where}: unknown key {key!r} (the keys: {', '.join(allowed)})")
+        if isinstance(value, dict):
+            if not is_dataclass(hints[key]):
+                raise ValueError(f"{where}: {key!r} has no sub-keys")
+            _check_keys(hints[key], value, f"{where}.{key}")
 
 
 def _apply_nested(config: Any, overrides: dict[str, Any]) -> Any:
@@ -96,13 +128,17 @@ def experiment(
     implements: tuple[str, ...] = (),
     headline: str | tuple[str, ...] = (),
     claims: tuple[Claim, ...] = (),
+    tour: dict[str, Any] | None = None,
+    tour_seconds: float = 5.0,
 ) -> Callable:
     """Register `fn(cfg, run) -> metrics` as experiment `name`."""
     unknown = [t for t in topics if t not in TOPICS[unit]]
     if unknown:
         raise ValueError(f"experiment {name!r}: topics {unknown} are not in unit {unit}")
-    if not is_dataclass(config) or {f.name for f in fields(config)} < set(quick):
-        raise ValueError(f"experiment {name!r}: quick keys must be fields of {config.__name__}")
+    if not is_dataclass(config):
+        raise ValueError(f"experiment {name!r}: config must be a dataclass")
+    _check_keys(config, quick, f"experiment {name!r}, quick")
+    _check_keys(config, tour or {}, f"experiment {name!r}, tour")
 
     def decorate(fn: Callable) -> Callable:
         if name in _EXPERIMENTS:
@@ -119,9 +155,13 @@ def experiment(
             implements,
             (headline,) if isinstance(headline, str) else tuple(headline),
             tuple(claims),
+            None if tour is None else dict(tour),
+            tour_seconds,
         )
         validate(entry.default_config())
         validate(entry.quick_config())
+        if tour is not None:
+            validate(entry.tour_config())
         _EXPERIMENTS[name] = entry
         return fn
 

@@ -196,9 +196,11 @@ def run_experiment(
         meta.pop("error", None)  # an earlier part's
     else:
         seed = 0 if seed is None else seed
+        quick = quick or showcase
         if showcase:
-            quick, overrides = True, (*showcase_settings(name), *overrides)
-        config = exp.quick_config() if quick else exp.default_config()
+            config = exp.tour_config()
+        else:
+            config = exp.quick_config() if quick else exp.default_config()
         config = apply_overrides(config, list(overrides))
     run_device = rank_device or resolve_device(device)
     main = distributed.is_main()
@@ -268,30 +270,11 @@ def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.dev
     }
 
 
-def showcase_settings(name: str) -> tuple[str, ...]:
-    """The `--set` settings the tour gives experiment `name`.
-
-    Raises:
-        ConfigError: when the tour does not show it.
-    """
-    from dllab.experiments.settings import tour_settings
-
-    settings = tour_settings(name)
-    if settings is None:
-        raise ConfigError(
-            f"--showcase: the tour does not show {name!r}; run its default config instead "
-            f"(dllab run {name})"
-        )
-    return settings
-
-
 def _lesson(exp: Experiment, quick: bool, claims: list[dict], showcase: bool) -> dict:
     """Whether the run shows its lesson (every claim holds), and the command that shows it
     when it does not: the tour's settings when the tour has them, else the full config."""
-    from dllab.experiments.settings import tour_settings
-
     shown = bool(claims) and all(claim["holds"] for claim in claims)
-    if tour_settings(exp.name) is not None and not showcase:
+    if exp.tour is not None and not showcase:
         advice = f"dllab run {exp.name} --showcase"
     else:
         advice = f"dllab run {exp.name}"

@@ -8,21 +8,12 @@ values, allowed range and the comment that documents it in the config class.
 import textwrap
 from typing import Any
 
-from dllab.config import apply_overrides, flat_values, settings_of, type_schema, type_text
+from dllab.config import flat_values, settings_of, type_schema, type_text
 from dllab.config import value_text as text
 from dllab.experiments.registry import get_experiment
 from dllab.experiments.syllabus import roman
 
 _SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-
-
-def tour_settings(name: str) -> tuple[str, ...] | None:
-    """The `--set` settings the tour runs experiment `name` with (on top of its quick config),
-    or None when the tour does not show it."""
-    from dllab.experiments.tour import SHOWCASE
-
-    stop = next((stop for stop in SHOWCASE if stop.name == name), None)
-    return None if stop is None else tuple(stop.settings)
 
 
 def describe(name: str) -> dict:
@@ -38,12 +29,11 @@ def describe(name: str) -> dict:
         ConfigError: for an unknown experiment.
     """
     exp = get_experiment(name)
-    quick = exp.quick_config()
-    in_tour = (showcase := tour_settings(name)) is not None
+    in_tour = exp.tour is not None
     values = {
         "default": flat_values(exp.default_config()),
-        "quick": flat_values(quick),
-        "tour": flat_values(apply_overrides(quick, list(showcase))) if in_tour else {},
+        "quick": flat_values(exp.quick_config()),
+        "tour": flat_values(exp.tour_config()) if in_tour else {},
     }
     settings = [
         {

@@ -34,6 +34,8 @@ class ActivationsConfig:
     topics=("hidden units and capacity", "deep feed-forward networks"),
     config=ActivationsConfig,
     quick={"num_epochs": 4, "num_layers": 6},
+    tour={"num_epochs": 8, "num_layers": 8},
+    tour_seconds=5,
     headline=("test_accuracy_sigmoid", "test_accuracy_relu"),
     claims=(
         Claim(

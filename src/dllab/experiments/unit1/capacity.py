@@ -54,6 +54,8 @@ def _error(model: torch.nn.Module, split) -> float:
     topics=("hidden units and capacity", "architecture design"),
     config=CapacityConfig,
     quick={"widths": (1, 8, 128), "depths": (1, 2), "num_epochs": 300},
+    tour={"num_epochs": 800},
+    tour_seconds=10,
     headline=("train_error_d1_w128", "test_error_d1_w128"),
     implements=("dllab.models.mlp.MLP",),
     claims=(

@@ -110,6 +110,8 @@ def digits_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     topics=("deep feed-forward networks",),
     config=ClassifierConfig,
     quick={"num_epochs": 25},
+    tour={"num_epochs": 60},
+    tour_seconds=5,
     references={"test_accuracy": Reference(0.68, "Greydanus 2020, MNIST-1D MLP")},
     implements=("dllab.models.mlp.mnist1d_mlp",),
 )

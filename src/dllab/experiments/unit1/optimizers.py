@@ -76,6 +76,8 @@ class TrainingLossCheckpoints(Callback):
     topics=("SGD and its variants",),
     config=OptimizersConfig,
     quick={"num_epochs": 3, "per_sample_epochs": 1},
+    tour={"num_epochs": 8, "per_sample_epochs": 2},
+    tour_seconds=7,
     headline=("test_accuracy_full_batch_gd", "test_accuracy_adam"),
     implements=("dllab.engine.optim.make_optimizer",),
     claims=(

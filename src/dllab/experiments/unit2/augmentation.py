@@ -83,6 +83,8 @@ class GalleryConfig:
     topics=("data augmentation",),
     config=GalleryConfig,
     quick={},
+    tour={},
+    tour_seconds=2,
     implements=("dllab.data.augment.gallery",),
 )
 def augment_gallery(cfg: GalleryConfig, run: Run) -> dict[str, float]:

@@ -59,6 +59,8 @@ def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     topics=("convolution", "activations"),
     config=DigitsConfig,
     quick=DIGITS_QUICK,
+    tour={"num_epochs": 10},
+    tour_seconds=3,
     implements=("dllab.experiments.vision.first_feature_maps",),
     headline="test_accuracy",
 )

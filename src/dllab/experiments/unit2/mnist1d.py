@@ -52,6 +52,8 @@ def shifted_logits(model: nn.Module, X: torch.Tensor, max_shift: int) -> torch.T
     topics=("convolution", "training a CNN", "normalization", "data augmentation"),
     config=Mnist1dConfig,
     quick={"num_epochs": 2, "width": 8, "mlp_epochs": 3, "batch_size": 128},
+    tour={"num_epochs": 12, "width": 16, "mlp_epochs": 40},
+    tour_seconds=15,
     headline="test_accuracy",
     claims=(
         Claim(
@@ -141,6 +143,8 @@ class DegradationConfig:
     topics=("ResNet", "training a CNN"),
     config=DegradationConfig,
     quick={"depths": (8, 56), "num_epochs": 1, "width": 4},
+    tour={"depths": (8, 20, 56), "width": 8, "num_train": 640, "batch_size": 64, "num_epochs": 24},
+    tour_seconds=58,
     implements=("dllab.models.resnet.cifar_resnet",),
     headline=("train_error_plain8", "train_error_plain56", "train_error_resnet56"),
     claims=(

@@ -116,6 +116,8 @@ class NormConfig(VariantsConfig):
     topics=("pooling",),
     config=VariantsConfig,
     quick=VARIANTS_QUICK,
+    tour={"num_epochs": 6, "channels": (16, 32), "seeds": 3},
+    tour_seconds=16,
     implements=("dllab.nn.pool", "dllab.nn.MinPool", "dllab.nn.GlobalPool"),
     headline=("test_accuracy_max", "test_accuracy_min", "test_accuracy_global"),
     claims=(
@@ -184,6 +186,8 @@ def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     topics=("normalization",),
     config=NormConfig,
     quick=VARIANTS_QUICK,
+    tour={"num_epochs": 6, "channels": (16, 32), "seeds": 3},
+    tour_seconds=16,
     implements=("dllab.nn.norm",),
     headline=("test_accuracy_none", "test_accuracy_batch"),
     claims=(

@@ -66,6 +66,14 @@ def _key(label: str) -> str:
         "record_every": 2,
         "explode_epochs": 2,
     },
+    tour={
+        "num_hiddens": 64,
+        "num_train": 4000,
+        "num_epochs": 4,
+        "record_every": 10,
+        "explode_epochs": 5,
+    },
+    tour_seconds=36,
     implements=(
         "dllab.nn.recurrent.ExplicitRecurrent",
         "dllab.engine.sequence.HiddenGradients",

@@ -54,6 +54,15 @@ class CharLMConfig:
         "lr": 5e-3,
         "sample_len": 80,
     },
+    tour={
+        "data": {"max_chars": 300000},
+        "num_hiddens": 128,
+        "batch_size": 32,
+        "bptt": 64,
+        "num_epochs": 3,
+        "lr": 0.003,
+    },
+    tour_seconds=19,
     implements=("dllab.engine.sequence.TruncatedBPTT", "dllab.models.rnn.char_lstm"),
     headline=("unigram_bpc", "test_bpc"),
     claims=(
@@ -169,6 +178,13 @@ class BidirectionalConfig:
     topics=("bidirectional RNNs", "LSTM", "GRU", "sequence tasks"),
     config=BidirectionalConfig,
     quick={"data": {"max_chars": 20_000}, "cells": ("gru",), "num_hiddens": 32, "num_epochs": 3},
+    tour={
+        "data": {"max_chars": 60000},
+        "cells": ("rnn", "gru"),
+        "num_hiddens": 64,
+        "num_epochs": 5,
+    },
+    tour_seconds=16,
     implements=("dllab.models.rnn.RecurrentNet", "dllab.data.text.python_token_tags"),
     headline=("test_accuracy_uni", "test_accuracy_bi"),
     claims=(

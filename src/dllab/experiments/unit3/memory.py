@@ -212,6 +212,8 @@ def _draw_memory(
     topics=("LSTM", "GRU", "sequence tasks", "gradient clipping", "BPTT"),
     config=MemoryConfig,
     quick=MEMORY_QUICK,
+    tour={"T": 50, "num_hiddens": 64, "num_train": 5000, "batch_size": 64},
+    tour_seconds=28,
     references={
         "baseline_mse": Reference(ADDING_BASELINE, "always answering 1 (Le et al. 2015, §4.1)"),
     },

@@ -67,6 +67,8 @@ def digit_pairs(cfg: Seq2SeqConfig, n: int, seed: int):
     topics=("LSTM", "sequence tasks"),
     config=Seq2SeqConfig,
     quick={"max_len": 5, "num_train": 3_000, "num_test": 500, "num_hiddens": 64, "num_epochs": 4},
+    tour={},
+    tour_seconds=2,
     implements=("dllab.models.seq2seq.Seq2Seq", "dllab.engine.sequence.TeacherForcing"),
     headline="exact_match",
     claims=(

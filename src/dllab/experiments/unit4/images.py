@@ -197,6 +197,8 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     topics=("conditional GAN",),
     config=DigitsGanConfig,
     quick=GAN_DIGITS_QUICK,
+    tour={"num_epochs": 300, "classifier_epochs": 10, "num_samples": 500},
+    tour_seconds=62,
     implements=("dllab.engine.gan.GAN.condition",),
     headline=("generated_class_accuracy", "classifier_fid"),
     claims=(
@@ -258,6 +260,8 @@ def load_gan_images(spec: GanImages) -> data.Dataset:
     topics=("DCGAN",),
     config=DcganConfig,
     quick=GAN_DIGITS_QUICK,
+    tour={"num_epochs": 60, "classifier_epochs": 10, "num_samples": 500},
+    tour_seconds=28,
     implements=("dllab.models.dcgan.DCGANGenerator", "dllab.models.dcgan.DCGANDiscriminator"),
     headline=("real_classifier_fid", "classifier_fid"),
     claims=IMAGE_GAN_CLAIMS,

@@ -108,6 +108,15 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
         "num_samples": 500,
         "snapshots": 3,
     },
+    tour={
+        "data": {"n": 20000},
+        "num_epochs": 10,
+        "batch_size": 128,
+        "num_hiddens": 64,
+        "ema_decay": 0.0,
+        "snapshots": 5,
+    },
+    tour_seconds=36,
     implements=(
         "dllab.engine.gan.GANTask",
         "dllab.engine.gan.gradient_penalty",

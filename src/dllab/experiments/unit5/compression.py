@@ -78,6 +78,13 @@ def _pca_started_ae(cfg: CompressionConfig, run: Run, ds, k: int, pca: PCA):
         "conv_epochs": 2,
         "plain_baseline": False,
     },
+    tour={
+        "latent_dims": (2, 8, 32),
+        "num_hiddens": (256, 128),
+        "num_epochs": 40,
+        "conv_epochs": 10,
+    },
+    tour_seconds=17,
     implements=(
         "dllab.models.autoencoder.DenseAutoencoder",
         "dllab.models.autoencoder.ConvAutoencoder",

@@ -41,6 +41,8 @@ class DenoisingConfig:
     topics=("denoising autoencoder",),
     config=DenoisingConfig,
     quick={"num_epochs": 4, "test_levels": (0.5,), "lr": 3e-3},
+    tour={"num_epochs": 25, "test_levels": (0.1, 0.2, 0.3, 0.5)},
+    tour_seconds=7,
     implements=("dllab.engine.autoencoding.Denoising", "dllab.engine.autoencoding.corrupt"),
     headline=("psnr_noisy_gaussian_50", "psnr_denoised_gaussian_50"),
     claims=(

@@ -87,6 +87,8 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     topics=("adversarial autoencoder",),
     config=AdversarialConfig,
     quick={"num_epochs": 3},
+    tour={"num_epochs": 25},
+    tour_seconds=5,
     implements=(
         "dllab.models.hybrid.AdversarialAutoencoder",
         "dllab.engine.autoencoding.AdversarialAutoencoding",
@@ -188,6 +190,8 @@ class AEvsGANConfig:
     topics=("VAE-GAN", "variational autoencoder", "autoencoder"),
     config=AEvsGANConfig,
     quick={"num_epochs": 3, "gan_epochs": 3, "num_samples": 200, "classifier_epochs": 2},
+    tour={"num_epochs": 35, "gan_epochs": 120, "classifier_epochs": 10, "num_samples": 500},
+    tour_seconds=39,
     implements=("dllab.experiments.unit5.hybrids.ae_vs_gan",),
     headline=("classifier_fid_vae", "classifier_fid_vaegan"),
     claims=(
