@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -c constraints.txt
 
-.PHONY: setup demo test tour-check lint format bench clean
+.PHONY: setup demo test test-fast tour-check lint format bench clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,12 @@ test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest
+
+# Everything but the tests that run experiments, start processes or train for seconds (the
+# `slow` ones, tests/conftest.py): a minute, for the edit-test loop. CI runs `make test`.
+test-fast: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -m "not slow" -p no:cacheprovider
 
 # The whole tour, then every showcase's claims (the lessons its figures show) checked against
 # its metrics; exit 1 when one does not hold. CI runs it after `make test`.

@@ -42,3 +42,27 @@ def quick_runs(tmp_path_factory):
         return done[name, overrides]
 
     return get
+
+
+# What `make test-fast` leaves out (`pytest -m "not slow"`): every test that runs an experiment
+# (through the shared quick runs), starts other processes (the CLI as a subprocess, torchrun,
+# the browser, child processes that grade exercises) or trains for seconds. `make test` runs all.
+SLOW_FIXTURES = {"quick_runs"}
+SLOW_MODULES = {
+    "test_browser",
+    "test_distributed",
+    "test_reliability",
+    "test_experiments",
+    "test_walkthroughs",
+    "test_bench",
+    "test_readme",
+    "test_lessons",
+    "test_bad_input",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

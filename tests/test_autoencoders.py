@@ -232,6 +232,7 @@ def test_hybrids_train_both_players(name, task, digits_like):
         assert model.decode(z).shape == (5, 1, 8, 8)
 
 
+@pytest.mark.slow
 def test_the_aae_step_lowers_the_reconstruction(digits_like):
     torch.manual_seed(0)
     model = create_model("aae_digits")

@@ -78,6 +78,7 @@ def test_list_groups_by_unit(capsys):
     assert code == 0 and out.startswith("Unit I: Feed-forward networks")
 
 
+@pytest.mark.slow
 def test_run_quick_writes_the_run_folder(capsys, tmp_path):
     out_dir = tmp_path / "run"
     code, out, _ = run_cli(capsys, "run", "backprop", "--quick", "--out", str(out_dir), "--quiet")
@@ -133,6 +134,7 @@ def test_an_unwritable_output_folder_is_a_clear_error(capsys, tmp_path):
     assert code == 2 and "cannot write to output folder" in err
 
 
+@pytest.mark.slow
 def test_resume_of_another_experiments_folder_is_refused(capsys, tmp_path):
     out_dir = tmp_path / "run"
     assert run_cli(capsys, "run", "backprop", "--out", str(out_dir), "--quiet")[0] == 0
@@ -145,6 +147,7 @@ def test_debug_shows_the_traceback(capsys):
     assert code == 2 and "Traceback" in err
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run(
         [sys.executable, "-m", "dllab", "list", "--json"], capture_output=True, text=True
@@ -152,6 +155,7 @@ def test_python_dash_m_runs_the_cli():
     assert result.returncode == 0 and json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
     capsys, monkeypatch, tmp_path
 ):
@@ -198,6 +202,7 @@ def test_a_misspelled_quick_or_tour_key_is_an_error_at_registration():
         experiment("typo-nested", quick={}, tour={"data": {"nmae": "digits"}}, **nested)
 
 
+@pytest.mark.slow
 def test_tour_eta_scales_the_measured_seconds_by_this_machines_pace(capsys, tmp_path):
     from dllab.experiments import get_experiment, tour
 
@@ -229,6 +234,7 @@ def test_tensorboard_without_the_extra_is_a_clear_error(monkeypatch):
         TensorBoardLogger("unused")
 
 
+@pytest.mark.slow
 def test_tour_check_says_which_claims_hold_and_exits_1_when_one_does_not(
     capsys, monkeypatch, tmp_path
 ):

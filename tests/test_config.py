@@ -115,6 +115,7 @@ def test_validate_catches_a_bad_default():
         validate(Example(lr=-1.0))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
 def test_any_text_either_parses_or_is_a_config_error(text):

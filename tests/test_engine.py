@@ -69,6 +69,7 @@ def test_same_seed_gives_identical_history_and_weights():
     assert c.history.steps != a.history.steps
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_step", [5, 15, 30])  # mid-epoch, mid-epoch, end of an epoch
 def test_resume_equals_an_uninterrupted_run(tmp_path, stop_step):
     X, y = make_data()
@@ -89,6 +90,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, stop_step):
     assert same_weights(resumed, reference)
 
 
+@pytest.mark.slow
 def test_history_file_of_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
     X, y = make_data()
 

@@ -178,6 +178,7 @@ def test_gathered_samples_keep_their_values_and_layout(layout):
     assert torch.equal(take_rows(torch.arange(10), index), index)
 
 
+@pytest.mark.slow
 def test_channels_last_default_trains_like_nchw_and_predicts_the_same():
     X, y = images(24)
     runs = {}

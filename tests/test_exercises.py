@@ -80,6 +80,7 @@ def test_reference_passes_every_check_in_a_child_process_with_the_default_limits
     assert result.points == exercise.maximum
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_untouched_stub_fails_every_check_saying_what_is_not_written(name, tmp_path):
     exercise = get_exercise(name)
@@ -178,6 +179,7 @@ def test_check_from_python_shows_failures_with_hints_and_escapes_html():
     assert "FAILED" in str(result) and "clip_by_norm raised ValueError" in str(result)
 
 
+@pytest.mark.slow
 def test_check_from_python_survives_an_endless_loop():
     def by_value(grads, clip_value):
         while True:

@@ -55,6 +55,7 @@ def test_start_writes_the_stub_once_and_never_overwrites(capsys, tmp_path):
     assert stub.read_text() == "# my work\n"
 
 
+@pytest.mark.slow
 def test_check_exits_0_when_every_check_passes_and_1_when_one_fails(capsys, tmp_path):
     good = write(tmp_path / "good", "gradient_clipping.py", CORRECT)
     code, out, _ = run(capsys, "check", "gradient-clipping", str(good), *TIME_SCALE)
@@ -138,6 +139,7 @@ def read_rows(path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_grade_shards_merge_into_the_grades_of_one_run(capsys, tmp_path):
     class_dir = tmp_path / "class"
     for i, text in enumerate([CORRECT, WRONG, CORRECT, WRONG, CORRECT]):
@@ -178,6 +180,7 @@ def test_grade_shards_merge_into_the_grades_of_one_run(capsys, tmp_path):
     assert code == 2 and "already exists; it is never overwritten" in err
 
 
+@pytest.mark.slow
 def test_the_tour_page_lists_the_exercises_by_unit(tmp_path):
     from dllab.exercises import catalogue
     from dllab.experiments.tour import run_tour

@@ -94,6 +94,7 @@ def test_a_correct_file_passes_in_a_child_process(tmp_path):
     assert result.passed and result.points == EXERCISE.maximum
 
 
+@pytest.mark.slow
 def test_segmentation_fault_fails_each_check_with_the_signal(tmp_path):
     result = run_exercise(EXERCISE, submit(tmp_path, CRASHING), limits=LIMITS)
     assert result.points == 0
@@ -108,6 +109,7 @@ def test_sys_exit_and_os_exit_fail_their_checks(tmp_path):
     assert found[VALUE].startswith("the process exited with code 0 (os._exit?)")
 
 
+@pytest.mark.slow
 def test_a_huge_allocation_is_a_memory_error_of_the_check(tmp_path):
     # 10 s a check: zero-filling 300 MB takes well under a second alone, but seconds beside
     # other busy programs, and the memory limit, not the clock, must be what stops it
@@ -120,6 +122,7 @@ def test_a_huge_allocation_is_a_memory_error_of_the_check(tmp_path):
     assert all("ran out of memory (MemoryError" in m for m in found.values()), found
 
 
+@pytest.mark.slow
 def test_an_endless_loop_costs_one_check_its_limit_and_the_others_still_run(tmp_path):
     text = CORRECT.replace("return [np.clip", "while True: pass\n    return [np.clip")
     started = time.perf_counter()
@@ -131,6 +134,7 @@ def test_an_endless_loop_costs_one_check_its_limit_and_the_others_still_run(tmp_
     assert elapsed < sum(c.time_limit * LIMITS.time_scale for c in EXERCISE.checks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "message"),
     [

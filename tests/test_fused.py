@@ -264,6 +264,7 @@ def test_without_a_compiler_it_warns_once_and_runs_pytorchs_layers(fresh_build, 
     assert fused.kernels() is None
 
 
+@pytest.mark.slow
 def test_a_compiler_that_refuses_the_tuned_flags_builds_the_portable_kernel(
     fresh_build, monkeypatch
 ):
@@ -286,6 +287,7 @@ def test_a_compiler_that_refuses_the_tuned_flags_builds_the_portable_kernel(
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_built_library_is_reused_from_the_cache(fresh_build):
     assert native.library("relu_bn_maxpool") is not None
     built = list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))

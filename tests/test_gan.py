@@ -95,6 +95,7 @@ def test_n_critic_discriminator_steps_per_generator_step(n_critic):
     assert counter.counts == {"discriminator": 30, "generator": 30 // n_critic}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["minimax", "non_saturating", "wgan_gp"])
 def test_a_tiny_gan_trains_without_nan_and_moves_towards_the_data(loss):
     t = gan_trainer(GANTask(loss, ema_decay=0.9))
@@ -201,6 +202,7 @@ def test_clipping_logs_of_each_gan_network_stay_per_step():
     assert not any(k.startswith(("grad_norm", "clip_factor")) for k in trainer.history.epochs[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_step", [7, 16])  # mid-epoch (between G steps), end of an epoch
 def test_resume_of_a_gan_run_equals_an_uninterrupted_run(tmp_path, stop_step):
     X = make_data(128)

@@ -52,6 +52,7 @@ def imagenet_models() -> dict[str, nn.Module]:
         ("googlenet_paper_no_aux", 7_005_832),  # 5x5 in branch 3: 380,928 more
     ],
 )
+@pytest.mark.slow
 def test_imagenet_parameter_counts(imagenet_models, name, expected):
     assert num_params(imagenet_models[name]) == expected
 
@@ -193,6 +194,7 @@ def test_resnet_option_and_depth_errors():
         create_model("resnet18", shortcut="C")
 
 
+@pytest.mark.slow
 def test_googlenet_auxiliary_outputs_only_in_training():
     torch.manual_seed(0)
     model = create_model("googlenet_small", aux_logits=True)

@@ -21,6 +21,7 @@ def output_tensors(output) -> list[torch.Tensor]:
     return []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list_models())
 def test_model_contract(name):
     torch.manual_seed(0)

@@ -21,6 +21,7 @@ def alone(seed: int, train_data, optimizer: str, lr: float, num_epochs: int, bat
     return trainer.fit(train_data, num_epochs=num_epochs, batch_size=batch_size).history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "optimizer, lr, batch_size, loss",
     [("adam", 0.1, None, "bce"), ("momentum", 0.1, 3, "bce"), ("rmsprop", 0.01, 2, "mse")],
@@ -64,6 +65,7 @@ def test_with_data_per_copy_each_copy_follows_its_solo_run_on_its_own_data():
         train_seeds(xor_mlp, seeds, (X[:2], y[:2]), loss="bce", data_per_copy=True)
 
 
+@pytest.mark.slow
 def test_epochs_to_solve_and_solved_fraction():
     result = train_seeds(
         xor_mlp, range(12), data.load("xor").train, loss="bce", lr=0.1, num_epochs=300

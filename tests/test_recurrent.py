@@ -280,6 +280,7 @@ def test_seq2seq_shapes():
     assert tokens.shape == (4, 7) and tokens.dtype == torch.long
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_seq2seq_learns_to_reverse_two_sequences(cell):
     torch.manual_seed(0)

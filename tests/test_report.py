@@ -155,6 +155,7 @@ PLOTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PLOTS)
 def test_plot_writes_a_readable_png(tmp_path, name):
     path = PLOTS[name](tmp_path / "figs" / f"{name}.png")
@@ -270,6 +271,7 @@ def make_run(root: Path, name: str, unit: int = 1, **config) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_render_shows_metrics_references_figures_and_config(tmp_path):
     run = make_run(tmp_path, "perceptron-xor")
     text = render(run).read_text()
@@ -293,6 +295,7 @@ def test_render_escapes_text(tmp_path):
     assert "a &quot;b&quot; &amp; c" in text
 
 
+@pytest.mark.slow
 def test_failed_run_shows_its_error(tmp_path):
     run = make_run(tmp_path, "x", status="failed", error="DivergenceError: loss is NaN at step 7")
     text = render(run).read_text()
@@ -300,6 +303,7 @@ def test_failed_run_shows_its_error(tmp_path):
     assert '<div class="error"><strong>Run failed:</strong> DivergenceError: loss is NaN' in text
 
 
+@pytest.mark.slow
 def test_missing_and_corrupt_files_are_reported_not_raised(tmp_path):
     run = make_run(tmp_path, "x")
     (run / "metrics.json").write_text("{not json")
@@ -322,6 +326,7 @@ def test_missing_and_corrupt_files_are_reported_not_raised(tmp_path):
         render(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_read_run_lists_curves_first_then_saved_figures(tmp_path):
     folder = make_run(tmp_path, "x")
     run = read_run(folder)
@@ -335,6 +340,7 @@ def test_read_run_lists_curves_first_then_saved_figures(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_render_index_groups_by_unit_and_links_each_report(tmp_path):
     runs_dir = tmp_path / "runs"
     runs = [
@@ -375,6 +381,7 @@ def test_index_headline_shows_each_chosen_metric_with_its_reference(tmp_path):
     assert text.count("<code>train_loss</code> 0.05") == 2
 
 
+@pytest.mark.slow
 def test_an_index_of_runs_of_one_experiment_tells_them_apart_and_overlays_their_curves(tmp_path):
     runs = tmp_path / "runs"
     common = {"experiment": "digits-mlp", "title": "Digits MLP"}

@@ -27,6 +27,7 @@ def runs(tmp_path_factory):
     return metrics
 
 
+@pytest.mark.slow
 def test_xor_networks_reach_the_same_accuracy_in_both_engines(runs):
     folder, m = runs["perceptron-xor"]
     for model in ("perceptron", "mlp"):

@@ -27,6 +27,7 @@ def fit(model_name: str, train_data, num_epochs: int = 2, **options):
     return trainer
 
 
+@pytest.mark.slow
 def test_compile_trains_the_same_model_and_reports_compile_time_apart():
     plain = fit("digits_mlp", digits())
     compiled = fit("digits_mlp", digits(), compile="aot_eager")

@@ -33,6 +33,7 @@ def test_gan_2d_reports_mode_coverage_of_every_method(gan_2d):
     assert (folder / "figures" / "training.gif").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_gan_2d_takes_the_dataset_and_method_from_the_command_line(tmp_path):
     folder = run_experiment(
         "gan-2d",
@@ -129,6 +130,7 @@ def test_dcgan_mlp_on_32x32_images_is_a_config_error(tmp_path):
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist", "cifar10"])
 def test_dcgan_trains_on_real_image_files(tmp_path, name):
     folder = tmp_path / "files"

@@ -287,6 +287,7 @@ def test_gallery_shows_every_transform_on_the_same_images():
 
 
 @settings(max_examples=15, deadline=None)
+@pytest.mark.slow
 @given(
     batch=st.integers(1, 4),
     channels=st.sampled_from([1, 3]),

@@ -38,6 +38,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / mnist1d_module.CACHE_FILE
 
 
+@pytest.mark.slow
 def test_mnist1d_builds_once_then_reads_the_cache(cache, monkeypatch):
     random.seed(5)
     np.random.seed(5)
@@ -77,6 +78,7 @@ def test_mnist1d_rebuilds_a_corrupt_cache(cache, monkeypatch):
     assert list(cache.parent.iterdir()) == [cache]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_the_shuffled_twin_reorders_every_signal_the_same_way_and_keeps_its_values():
     from dllab.data.mnist1d import spatial_permutation
 

@@ -54,6 +54,7 @@ def test_read_idx_random_bytes(scratch, data):
     loads_or_data_error(read_idx, scratch)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(which=st.sampled_from(["idx", "idx.gz"]), mutation=mutations)
 def test_read_idx_mutated_bytes(scratch, seeds, which, mutation):
@@ -68,6 +69,7 @@ def test_read_cifar_random_bytes(scratch, data):
     loads_or_data_error(read_cifar_batch, scratch)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutation=mutations)
 def test_read_cifar_mutated_bytes(scratch, seeds, mutation):

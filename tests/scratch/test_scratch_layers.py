@@ -144,6 +144,7 @@ LAYERS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_layer, make_module, shape, training", LAYERS)
 def test_layer_matches_torch(make_layer, make_module, shape, training):
     x = np.random.default_rng(1).standard_normal(shape)

@@ -45,6 +45,7 @@ OPTIMIZERS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ours, theirs, kwargs", OPTIMIZERS)
 def test_optimizer_trajectory_matches_torch_for_20_steps(ours, theirs, kwargs):
     rng = np.random.default_rng(1)

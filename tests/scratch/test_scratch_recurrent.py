@@ -69,6 +69,7 @@ RECURRENT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_layer, make_module, shape, torch_forward", RECURRENT)
 def test_recurrent_matches_torch(make_layer, make_module, shape, torch_forward):
     layer, x = make_layer(), np.random.default_rng(1).standard_normal(shape)
