@@ -53,6 +53,24 @@ def test_adding_problem_lstm_and_gru_solve_it_the_rnn_does_not(quick):
     # solved cells stop early, at the end of an epoch; the RNN trains all 8 epochs
     assert m["train_steps_rnn"] == 8 * 63  # 2000 sequences in batches of 32: 63 steps
     assert m["steps_to_solve_gru"] <= m["train_steps_gru"] < m["train_steps_rnn"]
+    # the 1997 criterion: the solved cells answer more sums within 0.04 than the RNN
+    assert m["hs97_correct_rnn"] < min(m["hs97_correct_lstm"], m["hs97_correct_gru"]) <= 1
+
+
+def test_the_1997_criterion_counts_sums_within_0_04_and_when_all_of_a_set_first_were():
+    from dllab.engine import Trainer
+    from dllab.experiments.unit3.memory import Hs97Criterion, hs97_correct
+
+    y = torch.tensor([1.0, 0.5, 1.5, 0.2])
+    assert hs97_correct(y + torch.tensor([0.0, 0.039, -0.039, 0.041]), y) == 0.75
+    X = torch.randn(64, 3)
+    target = X @ torch.tensor([0.5, -0.3, 0.2])  # a linear model fits it exactly
+    watch = Hs97Criterion(X[:20], target[:20], batch_size=16, every=1)
+    model = torch.nn.Linear(3, 1)
+    trainer = Trainer(model, "adam", "mse", metrics=(), lr=0.05, quiet=True, callbacks=[watch])
+    trainer.fit((X, target[:, None]), num_epochs=60, batch_size=16)
+    assert watch.sequences is not None and watch.sequences % 16 == 0
+    assert model.training  # the checks leave the model as training found it
 
 
 class _Trainer:
