@@ -14,7 +14,7 @@ from dllab.exercises.core import UNITS
 from dllab.exercises.runner import run_exercise
 from dllab.exercises.stubs import render_stub, write_stub
 from dllab.exercises.submission import Submission, load_file
-from dllab.experiments.syllabus import TOPICS
+from dllab.syllabus import TOPICS
 
 EXERCISES = list_exercises()
 NAMES = [e.name for e in EXERCISES]

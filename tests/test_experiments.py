@@ -9,7 +9,7 @@ from PIL import Image
 
 from dllab.config import settings_of
 from dllab.experiments import list_experiments
-from dllab.experiments.syllabus import TOPICS
+from dllab.syllabus import TOPICS
 
 EXPERIMENTS = [e.name for e in list_experiments()]
 

@@ -252,7 +252,7 @@ def test_cifar10_without_its_files_is_one_data_error(tmp_path):
 
 def test_unit2_experiments_cover_every_unit2_topic():
     from dllab.experiments import list_experiments
-    from dllab.experiments.syllabus import TOPICS
+    from dllab.syllabus import TOPICS
 
     covered = {t for e in list_experiments(unit=2) for t in e.topics}
     assert covered == set(TOPICS[2])

@@ -12,7 +12,6 @@ from dllab.engine.sequence import HiddenGradients, TeacherForcing, TruncatedBPTT
 from dllab.engine.tasks import Supervised
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
-from dllab.experiments.syllabus import TOPICS
 from dllab.experiments.unit3.classification import write_synthetic_reviews
 from dllab.experiments.unit3.memory import SolvedOrOutOfTime
 from dllab.experiments.unit3.seq2seq import (
@@ -24,6 +23,7 @@ from dllab.experiments.unit3.seq2seq import (
     recursive_forecast,
 )
 from dllab.models import create_model
+from dllab.syllabus import TOPICS
 
 UNIT3 = [e.name for e in list_experiments(3)]
 

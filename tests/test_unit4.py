@@ -11,8 +11,8 @@ from safetensors.torch import load_file
 
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
-from dllab.experiments.syllabus import TOPICS
 from dllab.experiments.unit4.images import GanImages, load_gan_images
+from dllab.syllabus import TOPICS
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 
 from dllab.experiments import list_experiments
-from dllab.experiments.syllabus import TOPICS
+from dllab.syllabus import TOPICS
 
 
 @pytest.fixture

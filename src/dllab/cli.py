@@ -123,7 +123,8 @@ def build_parser() -> ArgumentParser:
 
 def cmd_list(args) -> None:
     from dllab.experiments import list_experiments
-    from dllab.experiments.syllabus import UNITS, roman, syllabus_markdown
+    from dllab.experiments.syllabus import syllabus_markdown
+    from dllab.syllabus import UNITS, roman
 
     experiments = list_experiments()
     if args.syllabus:

@@ -18,14 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dllab.errors import ConfigError, unknown_name_message
+from dllab.syllabus import UNITS
 
-UNITS: dict[int, str] = {  # the syllabus' units, as `dllab.experiments.syllabus.UNITS` names them
-    1: "Feed-forward networks",
-    2: "Convolutional networks",
-    3: "Recurrent networks",
-    4: "Generative adversarial networks",
-    5: "Autoencoders and hybrids",
-}
 VALUE_SECONDS = 10.0  # time limit of a check that compares values (they take well under 1 s)
 BEHAVIOUR_SECONDS = 60.0  # of a check that trains a network (each takes under 10 s alone)
 
@@ -55,7 +49,7 @@ class Exercise:
 
     name: str
     unit: int
-    topic: str  # one of `dllab.experiments.syllabus.TOPICS[unit]` (a test keeps them in sync)
+    topic: str  # one of `dllab.syllabus.TOPICS[unit]` (a test keeps them in sync)
     title: str
     functions: tuple[str, ...]  # what the student's file must define, in `check(...)` order
     stub: str  # the functions' signatures and docstrings; bodies raise NotImplementedError

@@ -14,7 +14,7 @@ from typing import Any, get_type_hints
 
 from dllab.config import validate
 from dllab.errors import ConfigError, unknown_name_message
-from dllab.experiments.syllabus import TOPICS
+from dllab.syllabus import TOPICS
 
 
 @dataclass(frozen=True)

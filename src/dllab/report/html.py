@@ -16,14 +16,8 @@ from dllab.atomic import write_atomic
 from dllab.errors import DataError
 from dllab.report import plots
 from dllab.report.plots.glossary import LOSS_UNITS
+from dllab.syllabus import UNITS, roman
 
-UNITS = {
-    1: ("I", "Feed-forward networks"),
-    2: ("II", "Convolutional networks"),
-    3: ("III", "Recurrent networks"),
-    4: ("IV", "Generative adversarial networks"),
-    5: ("V", "Autoencoders and hybrids"),
-}
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
 OWN_CURVES = Path("figures") / "training_curves.png"  # an experiment's own, shown first instead
 MARKER = "<!-- a dllab report page -->"  # in every page; `dllab report --out` replaces only these
@@ -367,8 +361,7 @@ def _figures(run: Run, base: Path) -> str:
 def _unit_line(run: Run) -> str:
     parts = []
     if run.unit is not None:
-        roman, name = UNITS[run.unit]
-        parts.append(f"Unit {roman} · {_e(name)}")
+        parts.append(f"Unit {roman(run.unit)} · {_e(UNITS[run.unit])}")
     if run.config.get("experiment"):
         parts.append(f"experiment <code>{_e(run.config['experiment'])}</code>")
     parts.append(f"duration {_duration(run.config.get('duration_s'))}")
@@ -571,14 +564,14 @@ def exercises_section(exercises: list[dict]) -> str:
         "<code>dllab exercise check NAME</code> (or <code>check(NAME, ...)</code> in a "
         "notebook).</p>",
     ]
-    for unit, (numeral, unit_title) in UNITS.items():
+    for unit, unit_title in UNITS.items():
         rows = [
             [f"<code>{_e(x['name'])}</code>", _e(x["topic"]), _e(x["title"]), _e(x["points"])]
             for x in exercises
             if x["unit"] == unit
         ]
         if rows:
-            parts.append(f"<h3>Unit {numeral} · {_e(unit_title)}</h3>")
+            parts.append(f"<h3>Unit {roman(unit)} · {_e(unit_title)}</h3>")
             parts.append(_table(["exercise", "topic", "what you write", "points"], rows, {3}))
     return "\n".join(parts)
 
@@ -613,7 +606,7 @@ def render_index(
             f'<a href="#{anchor}">{_e(run.title)}'
             + (f" ({_e(run.dir.name)})" if run.title in repeated else "")
             + "</a>",
-            UNITS[run.unit][0] if run.unit else "—",
+            roman(run.unit) if run.unit else "—",
             _badge(run.status),
             _duration(run.config.get("duration_s")),
             _lesson_count(run),
@@ -632,7 +625,7 @@ def render_index(
     for unit in [*UNITS, None]:
         members = [(i, run) for i, run in enumerate(runs) if run.unit == unit]
         if members:
-            heading = "Other runs" if unit is None else "Unit {} · {}".format(*UNITS[unit])
+            heading = "Other runs" if unit is None else f"Unit {roman(unit)} · {UNITS[unit]}"
             section_id = "unit-other" if unit is None else f"unit-{unit}"
             body.append(f'<h2 id="{section_id}">{_e(heading)}</h2>')
             body += [_card(run, anchors[i], base, differing[i]) for i, run in members]
