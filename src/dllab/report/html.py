@@ -53,7 +53,7 @@ figcaption{font-size:.88rem;color:#444;margin-top:.3rem}
 
 
 @dataclass
-class Run:
+class RunFolder:
     """What one run folder holds, read leniently; `notes` says what was missing or corrupt."""
 
     dir: Path
@@ -135,7 +135,7 @@ def _read_history(path: Path, notes: list[str]) -> list[dict]:
     return records
 
 
-def read_run(run_dir: str | os.PathLike) -> Run:
+def read_run(run_dir: str | os.PathLike) -> RunFolder:
     """Read a run folder's config, metrics and history.
 
     Raises:
@@ -149,7 +149,7 @@ def read_run(run_dir: str | os.PathLike) -> Run:
     config = _read_json(run_dir / "config.json", notes)
     metrics = _read_json(run_dir / "metrics.json", notes)
     history = _read_history(run_dir / "history.jsonl", notes)
-    return Run(run_dir, config, metrics, history, notes)
+    return RunFolder(run_dir, config, metrics, history, notes)
 
 
 def _model(record: dict) -> str:
@@ -172,7 +172,7 @@ def _curve_choice(history: list[dict]) -> tuple[list[str], str]:
     return sorted(names, key=lambda name: (name != "loss", name))[:4], x
 
 
-def _draw_training_curves(run: Run) -> None:
+def _draw_training_curves(run: RunFolder) -> None:
     """Plot every metric of history.jsonl (loss first, val_ dashed) into report_figures/. An
     experiment that draws its own (figures/training_curves.png) keeps it instead."""
 
@@ -188,7 +188,7 @@ def _draw_training_curves(run: Run) -> None:
         (run.dir / CURVES).unlink(missing_ok=True)
 
 
-def _loss_unit(run: Run) -> str | None:
+def _loss_unit(run: RunFolder) -> str | None:
     """What the runs' shared loss measures ("cross-entropy (nats)"), when its models agree."""
 
     losses = run.config.get("losses")
@@ -243,7 +243,7 @@ def _badge(status: str) -> str:
     return f'<span class="badge {css}">{_e(status)}</span>'
 
 
-def _quick_warning(run: Run) -> str | None:
+def _quick_warning(run: RunFolder) -> str | None:
     """For a quick run whose metrics miss a claim: the sentence that says so and what to run."""
 
     lesson = run.config.get("lesson")
@@ -255,7 +255,7 @@ def _quick_warning(run: Run) -> str | None:
     )
 
 
-def _mark_figures(run: Run) -> None:
+def _mark_figures(run: RunFolder) -> None:
     """Put the quick warning under every figure of the run (once: marking is idempotent)."""
 
     warning = _quick_warning(run)
@@ -264,7 +264,7 @@ def _mark_figures(run: Run) -> None:
             plots.mark(run.dir / figure, warning)
 
 
-def _lessons(run: Run) -> str:
+def _lessons(run: RunFolder) -> str:
     """The experiment's claims and whether this run's metrics show each."""
 
     claims = run.config.get("claims")
@@ -279,7 +279,7 @@ def _lessons(run: Run) -> str:
     return f'<p><strong>What this run shows:</strong></p><ul class="lessons">{items}</ul>\n'
 
 
-def _lesson_count(run: Run) -> str:
+def _lesson_count(run: RunFolder) -> str:
     """ "✓ 2 of 2" (or ✗) for the index: how many of the run's claims its metrics show."""
 
     claims = [c for c in run.config.get("claims") or [] if isinstance(c, dict)]
@@ -292,14 +292,14 @@ def _lesson_count(run: Run) -> str:
     return f"{mark} {shown} of {len(claims)}"
 
 
-def _alerts(run: Run) -> str:
+def _alerts(run: RunFolder) -> str:
     """The failed run's error, the quick run's warning, and the notes about missing or corrupt
     files."""
 
     out = ""
     if run.status == "failed":
         error = run.config.get("error") or "no error message was saved"
-        out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
+        out += f'<div class="error"><strong>RunFolder failed:</strong> {_e(error)}</div>\n'
     if _quick_warning(run):
         out += f'<div class="warn">{_e(_quick_warning(run))}</div>\n'
     if run.notes:
@@ -318,7 +318,7 @@ def _reference(ref: object) -> tuple[object, str]:
     return (ref, "") if plots.is_number(ref) else (None, str(ref))
 
 
-def _metrics_table(run: Run) -> str:
+def _metrics_table(run: RunFolder) -> str:
     """Our number beside the published reference and its source, where there is one."""
 
     refs = run.references
@@ -342,7 +342,7 @@ def _caption(figure: Path) -> str:
     return caption + (" (animation)" if figure.suffix == ".gif" else "")
 
 
-def _figures(run: Run, base: Path) -> str:
+def _figures(run: RunFolder, base: Path) -> str:
     """Every figure of the run as a captioned image linking to the full-size file."""
 
     figures = run.figures()
@@ -358,7 +358,7 @@ def _figures(run: Run, base: Path) -> str:
     return '<div class="figures">\n' + "\n".join(items) + "\n</div>"
 
 
-def _unit_line(run: Run) -> str:
+def _unit_line(run: RunFolder) -> str:
     parts = []
     if run.unit is not None:
         parts.append(f"Unit {roman(run.unit)} · {_e(UNITS[run.unit])}")
@@ -368,7 +368,7 @@ def _unit_line(run: Run) -> str:
     return f'<p class="sub">{" · ".join(parts)} · {_badge(run.status)}</p>'
 
 
-def _about(run: Run) -> str:
+def _about(run: RunFolder) -> str:
     """Description and syllabus topics."""
 
     out = ""
@@ -389,7 +389,7 @@ def _flatten(config: dict, prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-def _run_details(run: Run) -> str:
+def _run_details(run: RunFolder) -> str:
     """When, where and how the run ran, its history, and its configuration."""
 
     c = run.config
@@ -406,7 +406,7 @@ def _run_details(run: Run) -> str:
         "dllab version": c.get("dllab_version"),
         "history": history,
     }
-    out = "<h2>Run</h2>\n" + _table(None, [[_e(k), _e(_fmt(v))] for k, v in facts.items()])
+    out = "<h2>RunFolder</h2>\n" + _table(None, [[_e(k), _e(_fmt(v))] for k, v in facts.items()])
     config = c.get("config")
     if isinstance(config, dict) and config:
         rows = [[f"<code>{_e(k)}</code>", _e(_fmt(v))] for k, v in _flatten(config)]
@@ -465,7 +465,7 @@ def render(run_dir: str | os.PathLike) -> Path:
     return _write(run.dir / "report.html", _page(run.title, body))
 
 
-def _headline(run: Run) -> str:
+def _headline(run: RunFolder) -> str:
     """The experiment's headline metrics (e.g. a baseline and ours), else the first metric with a
     published reference, else the first metric; each with its reference."""
 
@@ -477,14 +477,14 @@ def _headline(run: Run) -> str:
     return " · ".join(_headline_metric(run, name) for name in names) or "—"
 
 
-def _headline_metric(run: Run, name: str) -> str:
+def _headline_metric(run: RunFolder, name: str) -> str:
     text = f"<code>{_e(name)}</code> {_e(_fmt(run.metrics[name]))}"
     if name in run.references:
         text += f" (published {_e(_fmt(_reference(run.references[name])[0]))})"
     return text
 
 
-def _card(run: Run, anchor: str, base: Path, differing: list[tuple[str, object]]) -> str:
+def _card(run: RunFolder, anchor: str, base: Path, differing: list[tuple[str, object]]) -> str:
     report = _href(run.dir / "report.html", base)
     links = (
         f'<p class="links"><a href="{report}">full report</a>'
@@ -497,11 +497,11 @@ def _card(run: Run, anchor: str, base: Path, differing: list[tuple[str, object]]
     return f'<section class="card" id="{anchor}">\n' + "\n".join(parts) + "\n</section>"
 
 
-def _experiment(run: Run) -> str:
+def _experiment(run: RunFolder) -> str:
     return str(run.config.get("experiment") or run.dir.name)
 
 
-def _index_title(runs: list[Run]) -> str:
+def _index_title(runs: list[RunFolder]) -> str:
     """What the page holds: `2 runs of digits-mlp: <its title>`, or `3 runs: vae, xor, gan-2d`."""
 
     names = list(dict.fromkeys(_experiment(run) for run in runs))
@@ -511,7 +511,7 @@ def _index_title(runs: list[Run]) -> str:
     return f"{count}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"
 
 
-def _differing_settings(runs: list[Run]) -> list[list[tuple[str, object]]]:
+def _differing_settings(runs: list[RunFolder]) -> list[list[tuple[str, object]]]:
     """For each run, the settings whose values differ among the runs of its experiment."""
 
     flat = [dict(_flatten(run.config.get("config") or {})) for run in runs]
@@ -524,7 +524,7 @@ def _differing_settings(runs: list[Run]) -> list[list[tuple[str, object]]]:
     return differing
 
 
-def _identity_line(run: Run, differing: list[tuple[str, object]]) -> str:
+def _identity_line(run: RunFolder, differing: list[tuple[str, object]]) -> str:
     """Which run this is: its folder, its seed and the settings that set it apart."""
 
     parts = [f"<code>{_e(run.dir)}</code>", f"seed {_e(_fmt(run.config.get('seed')))}"]
@@ -532,7 +532,7 @@ def _identity_line(run: Run, differing: list[tuple[str, object]]) -> str:
     return f'<p class="sub">{" · ".join(parts)}</p>'
 
 
-def _overlaid_curves(runs: list[Run], out_path: Path) -> str:
+def _overlaid_curves(runs: list[RunFolder], out_path: Path) -> str:
     """The training curves of several runs of one experiment in one figure, drawn beside the
     page into <page name>_figures/; no figure for runs of different experiments."""
 
