@@ -299,7 +299,7 @@ def _alerts(run: RunFolder) -> str:
     out = ""
     if run.status == "failed":
         error = run.config.get("error") or "no error message was saved"
-        out += f'<div class="error"><strong>RunFolder failed:</strong> {_e(error)}</div>\n'
+        out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
     if _quick_warning(run):
         out += f'<div class="warn">{_e(_quick_warning(run))}</div>\n'
     if run.notes:
@@ -406,7 +406,7 @@ def _run_details(run: RunFolder) -> str:
         "dllab version": c.get("dllab_version"),
         "history": history,
     }
-    out = "<h2>RunFolder</h2>\n" + _table(None, [[_e(k), _e(_fmt(v))] for k, v in facts.items()])
+    out = "<h2>Run</h2>\n" + _table(None, [[_e(k), _e(_fmt(v))] for k, v in facts.items()])
     config = c.get("config")
     if isinstance(config, dict) and config:
         rows = [[f"<code>{_e(k)}</code>", _e(_fmt(v))] for k, v in _flatten(config)]
