@@ -14,7 +14,7 @@ import torch
 from dllab.cli import main
 from dllab.config import apply_overrides
 from dllab.errors import CheckpointError
-from dllab.experiments.registry import get_experiment
+from dllab.experiments.catalog import get_experiment
 
 
 def run_cli(capsys, *argv):

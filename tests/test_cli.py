@@ -27,7 +27,7 @@ def test_list_json_has_name_unit_title_and_topics(capsys):
 
 
 def test_show_json_gives_every_setting_with_type_values_range_and_comment(capsys):
-    from dllab.experiments.registry import get_experiment
+    from dllab.experiments.catalog import get_experiment
 
     code, out, _ = run_cli(capsys, "show", "dcgan", "--json")
     shown = json.loads(out)
@@ -159,13 +159,13 @@ def test_python_dash_m_runs_the_cli():
 def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
     capsys, monkeypatch, tmp_path
 ):
-    from dllab.experiments import registry
+    from dllab.experiments import catalog, registry
     from dllab.experiments.tour import run_tour
 
     def broken(cfg, run):
         raise RuntimeError("this experiment is broken")
 
-    entry = registry.get_experiment("backprop")
+    entry = catalog.get_experiment("backprop")
     monkeypatch.setitem(
         registry._EXPERIMENTS, "backprop", entry.__class__(**{**entry.__dict__, "fn": broken})
     )
@@ -180,7 +180,7 @@ def test_tour_runs_each_experiment_and_reports_a_failure_without_stopping(
 
 @pytest.mark.parametrize("name", SHOWCASE_NAMES)
 def test_every_showcase_declares_its_tour_settings_and_time(name):
-    from dllab.experiments.registry import get_experiment
+    from dllab.experiments.catalog import get_experiment
 
     exp = get_experiment(name)
     assert exp.tour is not None and exp.tour_seconds > 0
@@ -238,11 +238,11 @@ def test_tensorboard_without_the_extra_is_a_clear_error(monkeypatch):
 def test_tour_check_says_which_claims_hold_and_exits_1_when_one_does_not(
     capsys, monkeypatch, tmp_path
 ):
-    from dllab.experiments import registry
+    from dllab.experiments import catalog, registry
     from dllab.experiments.registry import Claim
     from dllab.experiments.tour import check_claims
 
-    entry = registry.get_experiment("backprop")
+    entry = catalog.get_experiment("backprop")
     claims = (
         Claim("a metric the run wrote", lambda m: m["loss_before"] > 0),
         Claim("a metric it never wrote", lambda m: m["no_such_metric"] > 0),

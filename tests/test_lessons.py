@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from dllab.cli import main
-from dllab.experiments import registry
+from dllab.experiments import catalog, registry
 from dllab.experiments.registry import Claim
 from dllab.report import render
 from dllab.report.plots.stamp import is_marked
@@ -19,7 +19,7 @@ def backprop_claims(monkeypatch):
     """Give `backprop` (a run of one second) the claims a test asks for."""
 
     def set_claims(*claims):
-        entry = registry.get_experiment("backprop")
+        entry = catalog.get_experiment("backprop")
         changed = entry.__class__(**{**entry.__dict__, "claims": claims})
         monkeypatch.setitem(registry._EXPERIMENTS, "backprop", changed)
 
@@ -68,7 +68,7 @@ def test_a_quick_run_that_shows_its_lesson_is_not_marked(backprop_claims, tmp_pa
 
 
 def test_showcase_runs_the_tours_settings_for_one_experiment(tmp_path, monkeypatch):
-    entry = registry.get_experiment("backprop")
+    entry = catalog.get_experiment("backprop")
     changed = entry.__class__(**{**entry.__dict__, "tour": {"lr": 0.25}})
     monkeypatch.setitem(registry._EXPERIMENTS, "backprop", changed)
     out = tmp_path / "run"

@@ -168,20 +168,19 @@ def experiment(
     return decorate
 
 
-def list_experiments(unit: int | None = None) -> list[Experiment]:
-    """Registered experiments ordered by unit, then registration order."""
-    _load_units()
+def registered(unit: int | None = None) -> list[Experiment]:
+    """The experiments registered so far, ordered by unit, then registration order
+    (`dllab.experiments.catalog` imports the units first)."""
     chosen = [e for e in _EXPERIMENTS.values() if unit is None or e.unit == unit]
     return sorted(chosen, key=lambda e: e.unit)
 
 
-def get_experiment(name: str) -> Experiment:
-    _load_units()
+def lookup(name: str) -> Experiment:
+    """The registered experiment `name`.
+
+    Raises:
+        ConfigError: for a name nobody registered, with the closest ones.
+    """
     if name not in _EXPERIMENTS:
         raise ConfigError(unknown_name_message("experiment", name, list(_EXPERIMENTS)))
     return _EXPERIMENTS[name]
-
-
-def _load_units() -> None:
-    """Import the unit modules, which register their experiments (cheap: no work at import)."""
-    from dllab.experiments import unit1, unit2, unit3, unit4, unit5, walkthroughs  # noqa: F401

@@ -32,7 +32,7 @@ from dllab.engine import (
 )
 from dllab.engine.checkpoint import has_checkpoint
 from dllab.errors import CheckpointError, ConfigError, DataError, DllabError
-from dllab.experiments.registry import Experiment, get_experiment
+from dllab.experiments.registry import Experiment
 from dllab.models import create_model
 
 HISTORY_FILE = "history.jsonl"
@@ -186,6 +186,8 @@ def run_experiment(
     Raises:
         DllabError: bad input, found before anything is written where possible.
     """
+    from dllab.experiments.catalog import get_experiment  # the units import this module
+
     exp = get_experiment(name)
     check_numbers(seed, checkpoint_interval_s)
     rank_device = distributed.init(device)

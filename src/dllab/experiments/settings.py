@@ -10,7 +10,7 @@ from typing import Any
 
 from dllab.config import flat_values, settings_of, type_schema, type_text
 from dllab.config import value_text as text
-from dllab.experiments.registry import get_experiment
+from dllab.experiments.catalog import get_experiment
 from dllab.syllabus import roman
 
 _SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}

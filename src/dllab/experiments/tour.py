@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dllab.errors import ConfigError
-from dllab.experiments.registry import get_experiment
+from dllab.experiments.catalog import get_experiment
 from dllab.experiments.runner import run_experiment
 
 # The showcases, in the tour's order; each experiment declares its own tour settings and time
