@@ -267,8 +267,8 @@ class Trainer:
         """DistributedDataParallel around `model` under torchrun, else `model` itself."""
         if not distributed.is_distributed():
             return model
-        overrides = type(self.task).training_step is not Task.training_step
-        if overrides and not self.task.drives_forward_model:
+        own_step = type(self.task).training_step is not Task.training_step
+        if own_step and not self.task.drives_forward_model:
             raise ConfigError(
                 f"{type(self.task).__name__} drives its networks itself and trains in one "
                 "process only; run it without torchrun"
@@ -316,7 +316,6 @@ class Trainer:
             self.float_dtype,
         )  # fmt: skip
         self.val_data = val_data
-        self.eval_batch_size = max(batch_size or 0, 1024)
         # Resuming, the schedule spans the whole run (`load` restores its place in it); else the
         # epochs of this call.
         start = 0 if resume is not None else self.epoch
