@@ -10,6 +10,7 @@ lab's own /static only.
 import contextlib
 import json
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -452,6 +453,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        threading.Thread(target=lab.playgrounds.warm_up, name="warm-up", daemon=True).start()
         yield
         lab.playgrounds.close()
         await run_in_threadpool(lab.queue.close)

@@ -96,11 +96,11 @@ class Follower:
             size = path.stat().st_size
         except OSError:
             size = 0
-        if size < self._offset or not self._still_there(path):
+        cut = size < self._offset or not self._still_there(path)
+        if cut:
             self._reset()
-            return True
         if size == self._offset:
-            return False
+            return cut
         with open(path, "rb") as f:
             f.seek(self._offset)
             data = self._partial + f.read(size - self._offset)
@@ -111,7 +111,7 @@ class Follower:
         if records:
             self._last_line = lines[-1] + b"\n"
         if not good:
-            return False
+            return cut
         start = self.count
         self.count += len(good)
         data_json = f'{{"start": {start}, "records": [{", ".join(good)}]}}'

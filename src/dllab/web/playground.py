@@ -208,6 +208,13 @@ class Playgrounds:
             self.sessions[session.id] = session
         return session
 
+    @staticmethod
+    def warm_up() -> None:
+        """Pay torch's first-use costs (its first optimizer imports torch._dynamo, seconds on a
+        busy machine) before the first tab asks for a session: run in a thread at start-up."""
+        torch.set_num_threads(1)
+        ClassifierLab(ClassifierSettings()).frame()
+
     def get(self, session_id: str) -> Session | None:
         session = self.sessions.get(session_id)
         return None if session is None or session.closed else session

@@ -55,8 +55,9 @@ class ClassifierSettings:
 
 @dataclass
 class GanSettings:
-    data: Literal["ring8", "grid25", "drawn"] = "ring8"  # drawn: the points you draw
-    method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "non_saturating"  # loss
+    data: Literal["ring8", "grid25", "drawn"] = "ring8"  # ring of 8, grid of 25, or your drawing
+    # the GAN's loss; PacGAN is the non-saturating loss with a packed discriminator
+    method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "non_saturating"
     num_hiddens: int = param(64, ge=4, le=256)  # units per hidden layer of G and D
     num_layers: int = param(2, ge=1, le=4)  # hidden layers of G and D
     lr: float = param(1e-3, gt=0, le=0.1)  # Adam (β1 = 0.5) for both networks

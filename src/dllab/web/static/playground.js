@@ -203,10 +203,10 @@
     const hidden = (f.units || []).map(layer => layer.length);
     canvas.dataset.units = hidden.join(",");
     $("layer-count").textContent = hidden.length;
-    unitButtons(hidden);
     const columns = [2, ...hidden, 1];
     const tile = 30, gap = 38;
     const step = (canvas.width - tile - 8) / (columns.length - 1);
+    unitButtons(hidden, c => (4 + c * step + tile / 2) * canvas.clientWidth / canvas.width);
     const at = (c, u) => [4 + c * step, 8 + (u + (8 - columns[c]) / 2) * gap];  // centred
     (f.weights || []).forEach((matrix, layer) => {
       matrix.forEach((row, j) => row.forEach((w, i) => {
@@ -239,10 +239,11 @@
     ctx.fillText("x₂", 6, at(0, 1)[1] + tile + 11);
   }
 
-  function unitButtons(hidden) {
+  function unitButtons(hidden, left) {  // left(column) -> its centre in CSS pixels
     const box = $("unit-buttons");
-    if (box.dataset.shape === hidden.join(",")) return;
-    box.dataset.shape = hidden.join(",");
+    const shape = `${hidden.join(",")}@${$("network").clientWidth}`;
+    if (box.dataset.shape === shape) return;
+    box.dataset.shape = shape;
     box.replaceChildren(...hidden.map((n, layer) => {
       const cell = document.createElement("div");
       const minus = document.createElement("button"), plus = document.createElement("button");
@@ -256,6 +257,7 @@
       minus.addEventListener("click", () => setUnits(layer, n - 1));
       plus.addEventListener("click", () => setUnits(layer, n + 1));
       cell.append(minus, ` ${n} `, plus);
+      cell.style.left = `${left(layer + 1)}px`;
       return cell;
     }));
   }
