@@ -135,7 +135,9 @@ class Lab:
             return "unknown", {"final": True}
         job = self.queue.jobs.get(run_id)
         active = self.queue.active(run_id) is not None
-        extra: dict = {"final": info.status in (*FINAL, "interrupted") and not active}
+        saved = info.config.get("status")  # "running" while its process may still write
+        gone = job is not None and job.state in ("done", "cancelled") and not saved  # never began
+        extra: dict = {"final": (saved in (*FINAL, "interrupted") or gone) and not active}
         extra["resumable"] = info.resumable and not active
         extra["stoppable"] = active
         if info.status == "queued":

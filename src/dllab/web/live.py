@@ -18,8 +18,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from dllab.web.runs import FINAL
-
 POLL_S = 0.25
 IDLE_S = 60.0  # a follower without clients stops after this
 KEEPALIVE_S = 15.0
@@ -86,7 +84,7 @@ class Follower:
             self.status_message, changed = message, True
         changed |= self._read_figures()
         changed |= self._read_metrics()
-        if not self.ended and status in (*FINAL, "interrupted", "cancelled") and extra.get("final"):
+        if not self.ended and extra.get("final"):
             self.ended, changed = True, True
         return changed
 

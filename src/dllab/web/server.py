@@ -41,13 +41,14 @@ def serve(host: str, port: int, runs: Path, token: str | None, workers: int) -> 
     except OSError as error:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(2048)  # connections made from now on wait for the app instead of failing
+    app = create_app(runs, token=token, workers=workers, loopback_only=is_loopback(host))
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
     print(f"dllab serve: {address}  (runs in {runs}; Ctrl-C stops)", flush=True)
     if token and not is_loopback(host):
         print("  every request needs the token; open the address above once", file=sys.stderr)
-    app = create_app(runs, token=token, workers=workers, loopback_only=is_loopback(host))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
