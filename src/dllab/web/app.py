@@ -139,7 +139,7 @@ class Lab:
         gone = job is not None and job.state in ("done", "cancelled") and not saved  # never began
         extra: dict = {"final": (saved in (*FINAL, "interrupted") or gone) and not active}
         extra["resumable"] = info.resumable and not active
-        extra["stoppable"] = active
+        extra["stoppable"] = active and saved not in FINAL  # a finished run is only exiting
         if info.status == "queued":
             extra["position"] = self.queue.position(run_id)
         if info.config.get("error"):

@@ -61,7 +61,7 @@ class GanSettings:
     num_hiddens: int = param(64, ge=4, le=256)  # units per hidden layer of G and D
     num_layers: int = param(2, ge=1, le=4)  # hidden layers of G and D
     lr: float = param(1e-3, gt=0, le=0.1)  # Adam (β1 = 0.5) for both networks
-    batch_size: int = param(128, ge=8, le=1024)  # discriminator inputs per step
+    batch_size: int = param(64, ge=8, le=1024)  # discriminator inputs per step
     pack: int = param(2, ge=2, le=8)  # PacGAN: samples the discriminator judges at once
     n_critic: int = param(5, ge=1, le=10)  # WGAN-GP: critic steps per generator step
     seed: int = param(0, ge=0, lt=2**31)  # of the data, noise and initial weights

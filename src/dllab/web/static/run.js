@@ -112,5 +112,10 @@
   events.addEventListener("status", e => showStatus(JSON.parse(e.data)));
   events.addEventListener("figures", e => showFigures(JSON.parse(e.data)));
   events.addEventListener("metrics", e => showMetrics(JSON.parse(e.data)));
-  events.addEventListener("end", () => events.close());
+  events.addEventListener("end", () => {
+    events.close();
+    // a run watched while it trained: the page again, with what only the end brings (the
+    // lessons it shows, the weights, the report)
+    if (["running", "starting", "queued"].includes(boot.status)) location.reload();
+  });
 })();
