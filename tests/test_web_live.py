@@ -222,6 +222,7 @@ def test_fifty_clients_follow_one_run_for_30_s_and_all_get_every_record_in_order
         for client in clients:
             client.join(30)
         peak = max(peak, rss_mb(server.pid))
+    print(f"{total} records to 50 clients; server memory {before:.0f} -> {peak:.0f} MB")
     assert [c.error for c in clients if c.error] == []
     for client in clients:
         assert client.epochs == list(range(1, total + 1))

@@ -344,6 +344,7 @@ class Lab:
         kind = request.path_params.get("kind", "classifier")
         if kind not in ("classifier", "gan"):
             raise HTTPException(404, f"no playground {kind!r}")
+        lab_warm_up(self.playgrounds)
         schema = Playgrounds.schema(kind)
         by_key = {s["key"]: s for s in schema}
         return self.page(request, "playground.html", kind=kind, schema=schema, by_key=by_key)
@@ -385,6 +386,14 @@ class Lab:
         return self.page(
             request, "error.html", exc.status_code, code=exc.status_code, message=exc.detail
         )
+
+
+def lab_warm_up(playgrounds: Playgrounds) -> None:
+    """Warm torch up in a thread when a playground page is first asked for, so that its first
+    session starts at once (a server that only runs experiments never pays for it)."""
+    if not playgrounds.warming:
+        playgrounds.warming = True
+        threading.Thread(target=playgrounds.warm_up, name="warm-up", daemon=True).start()
 
 
 def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
@@ -455,7 +464,6 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        threading.Thread(target=lab.playgrounds.warm_up, name="warm-up", daemon=True).start()
         yield
         lab.playgrounds.close()
         await run_in_threadpool(lab.queue.close)

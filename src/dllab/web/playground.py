@@ -169,6 +169,7 @@ class Playgrounds:
     def __init__(self):
         self.sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self.warming = False  # warm_up started
 
     @staticmethod
     def schema(kind: str) -> list[dict]:
@@ -211,7 +212,8 @@ class Playgrounds:
     @staticmethod
     def warm_up() -> None:
         """Pay torch's first-use costs (its first optimizer imports torch._dynamo, seconds on a
-        busy machine) before the first tab asks for a session: run in a thread at start-up."""
+        busy machine) before the first tab asks for a session; the first playground page
+        starts it."""
         torch.set_num_threads(1)
         ClassifierLab(ClassifierSettings()).frame()
 
