@@ -26,6 +26,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
 from dllab.web.runs import processes_running  # noqa: E402
+from test_browser import browser  # noqa: E402, F401 (a fixture: the page tests' Chromium)
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 needs_browser = pytest.mark.skipif(
@@ -232,147 +233,123 @@ def test_fifty_clients_follow_one_run_for_30_s_and_all_get_every_record_in_order
 # ---- the browser ----
 
 
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
-    driver = webdriver.Chrome(options=options, service=service)
-    yield driver
-    driver.quit()
-
-
 @pytest.fixture
-def page(browser):
-    """The browser with a blank page and no console messages left from an earlier test (whose
-    page may have gone on asking a server that has stopped)."""
-    browser.get("about:blank")
-    browser.get_log("browser")
-    yield browser
-    browser.get("about:blank")
+def page(request):
+    """The page tests' Chromium (test_browser's `browser`) on a blank page, with no console
+    messages left from an earlier test (whose page may go on asking a stopped server)."""
+    driver = request.getfixturevalue("browser")
+    driver.set_window_size(1400, 1000)
+    driver.get("about:blank")
+    driver.get_log("browser")
+    yield driver
+    driver.get("about:blank")
 
 
-def console_errors(browser) -> list[str]:
-    return [m["message"] for m in browser.get_log("browser") if m["level"] == "SEVERE"]
+def console_errors(driver) -> list[str]:
+    return [m["message"] for m in driver.get_log("browser") if m["level"] == "SEVERE"]
 
 
-def screenshot(browser, tmp_path: Path, name: str) -> Path:
+def screenshot(driver, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
-    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0);")
-    browser.save_screenshot(str(path))
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0);")
+    driver.save_screenshot(str(path))
     keep = os.environ.get("DLLAB_WEB_SCREENSHOTS")
     if keep:
         shutil.copy(path, Path(keep) / name)
     return path
 
 
-def js(browser, script: str):
+def js(driver, script: str):
     """The value of `script` in the page; None while the page is not there (reloading)."""
-    return browser.execute_script(f"try {{ return {script}; }} catch (e) {{ return null; }}")
+    return driver.execute_script(f"try {{ return {script}; }} catch (e) {{ return null; }}")
 
 
 @needs_browser
 @pytest.mark.slow
 def test_from_the_home_page_to_a_live_run_and_its_results_in_a_browser(page, tmp_path):
-    browser = page
+    driver = page
     from selenium.webdriver.common.by import By
 
     runs = tmp_path / "runs"
     with serve(runs) as (url, _):
-        browser.get(url)
-        assert "Syllabus" in browser.title
-        browser.find_element(By.CSS_SELECTOR, 'a[href="/experiments/digits-mlp"]').click()
-        epochs = browser.find_element(By.ID, "f-num_epochs")
+        driver.get(url)
+        assert "Syllabus" in driver.title
+        driver.find_element(By.CSS_SELECTOR, 'a[href="/experiments/digits-mlp"]').click()
+        epochs = driver.find_element(By.ID, "f-num_epochs")
         epochs.clear()
         epochs.send_keys("20")
-        browser.find_element(By.ID, "f-batch_size").clear()
-        browser.find_element(By.ID, "f-batch_size").send_keys("16")
-        assert browser.current_url.endswith("/experiments/digits-mlp?num_epochs=20&batch_size=16")
-        assert js(browser, "document.getElementById('command').textContent") == (
+        driver.find_element(By.ID, "f-batch_size").clear()
+        driver.find_element(By.ID, "f-batch_size").send_keys("16")
+        assert driver.current_url.endswith("/experiments/digits-mlp?num_epochs=20&batch_size=16")
+        assert js(driver, "document.getElementById('command').textContent") == (
             "dllab run digits-mlp --quick --set num_epochs=20 --set batch_size=16"
         )
-        assert console_errors(browser) == []
-        browser.find_element(By.ID, "start").click()
-        wait_for(lambda: "/runs/" in browser.current_url, 30, "the run page")
+        assert console_errors(driver) == []
+        driver.find_element(By.ID, "start").click()
+        wait_for(lambda: "/runs/" in driver.current_url, 30, "the run page")
         points = "Number(document.getElementById('charts').dataset.points)"
         seen = set()
 
         def finished():
-            seen.add(js(browser, points))
-            return js(browser, "document.getElementById('status').textContent") == "ok"
+            seen.add(js(driver, points))
+            return js(driver, "document.getElementById('status').textContent") == "ok"
 
         wait_for(finished, 300, "the run to finish", every=0.1)
         growing = sorted(n for n in seen if isinstance(n, int | float) and n > 0)
         assert len(growing) >= 2, f"the curves drew {growing} points: they never grew"
         weights = "document.querySelector('a[href$=\".safetensors\"]').textContent"
-        wait_for(lambda: js(browser, weights), 30, "the page of the finished run")  # reloaded
-        assert "test_accuracy" in browser.find_element(By.ID, "metrics").text
+        wait_for(lambda: js(driver, weights), 30, "the page of the finished run")  # reloaded
+        assert "test_accuracy" in driver.find_element(By.ID, "metrics").text
         images = "Array.from(document.querySelectorAll('#figures img'))"
         wait_for(
-            lambda: js(browser, f"{images}.length > 0 && {images}.every(i => i.naturalWidth > 0)"),
+            lambda: js(driver, f"{images}.length > 0 && {images}.every(i => i.naturalWidth > 0)"),
             20,
             "every figure drawn",
         )
-        assert console_errors(browser) == []
-        screenshot(browser, tmp_path, "web-lab-run.png")
+        assert console_errors(driver) == []
+        screenshot(driver, tmp_path, "web-lab-run.png")
 
 
 @needs_browser
 @pytest.mark.slow
 def test_the_playgrounds_train_live_in_a_browser(page, tmp_path):
-    browser = page
+    driver = page
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     with serve(tmp_path / "runs") as (url, _):
-        browser.get(f"{url}playground")
+        driver.get(f"{url}playground")
         units = "document.getElementById('network').dataset.units"
-        wait_for(lambda: js(browser, units) == "4,2", 60, "the first frame")
+        wait_for(lambda: js(driver, units) == "4,2", 60, "the first frame")
         step = "Number(document.getElementById('step-count').textContent)"
         boundary = "document.getElementById('boundary').toDataURL()"
-        lr = browser.find_element(By.ID, "pg-lr")  # a live setting: training goes on with it
+        lr = driver.find_element(By.ID, "pg-lr")  # a live setting: training goes on with it
         lr.send_keys(Keys.CONTROL, "a")
         lr.send_keys("0.3", Keys.TAB)  # as a person types it: one change event
-        browser.find_element(By.ID, "play").click()
-        wait_for(lambda: js(browser, step) > 50, 60, "training to start")
-        first = js(browser, boundary)
-        wait_for(lambda: js(browser, boundary) != first, 30, "the boundary to change")
+        driver.find_element(By.ID, "play").click()
+        wait_for(lambda: js(driver, step) > 50, 60, "training to start")
+        first = js(driver, boundary)
+        wait_for(lambda: js(driver, boundary) != first, 30, "the boundary to change")
         loss = "Number(document.getElementById('test-loss').textContent)"
-        wait_for(lambda: js(browser, loss) < 0.2, 120, "the circles learnt (test loss < 0.2)")
-        before = js(browser, step)
-        screenshot(browser, tmp_path, "web-lab-playground.png")
-        browser.find_element(By.CSS_SELECTOR, ".units-plus").click()  # layer 1: 4 -> 5 units
-        wait_for(lambda: js(browser, units) == "5,2", 30, "the wider network")
-        assert js(browser, step) < before  # it started again
-        assert console_errors(browser) == []
+        wait_for(lambda: js(driver, loss) < 0.2, 120, "the circles learnt (test loss < 0.2)")
+        before = js(driver, step)
+        screenshot(driver, tmp_path, "web-lab-playground.png")
+        driver.find_element(By.CSS_SELECTOR, ".units-plus").click()  # layer 1: 4 -> 5 units
+        wait_for(lambda: js(driver, units) == "5,2", 30, "the wider network")
+        assert js(driver, step) < before  # it started again
+        assert console_errors(driver) == []
 
-        browser.get(f"{url}playground/gan")
+        driver.get(f"{url}playground/gan")
         wait_for(
-            lambda: js(browser, "document.getElementById('modes').textContent") != "—",
+            lambda: js(driver, "document.getElementById('modes').textContent") != "—",
             60,
             "a frame",
         )
-        browser.find_element(By.ID, "play").click()
-        wait_for(lambda: js(browser, step) > 200, 90, "the GAN to train")
-        assert re.fullmatch(
-            r"\d+ of 8", js(browser, "document.getElementById('modes').textContent")
-        )
-        screenshot(browser, tmp_path, "web-lab-gan.png")
-        assert console_errors(browser) == []
+        driver.find_element(By.ID, "play").click()
+        wait_for(lambda: js(driver, step) > 200, 90, "the GAN to train")
+        assert re.fullmatch(r"\d+ of 8", js(driver, "document.getElementById('modes').textContent"))
+        screenshot(driver, tmp_path, "web-lab-gan.png")
+        assert console_errors(driver) == []
 
 
 def test_processes_running_finds_a_run_by_its_folder(tmp_path):

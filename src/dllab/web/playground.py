@@ -257,64 +257,52 @@ def playground_routes(playgrounds: Playgrounds) -> list[Route]:
             raise ConfigError("settings: an object of key: value")
         return [f"{k}={v}" for k, v in values.items()]
 
-    def session_or_404(request: Request) -> Session | JSONResponse:
-        session = playgrounds.get(request.path_params["sid"])
-        if session is None:
-            return JSONResponse({"error": "no such session (it may have expired)"}, 404)
-        return session
-
     def state(session: Session, **extra) -> JSONResponse:
         settings = {k: value_text(v) for k, v in asdict(session.settings).items()}
         return JSONResponse({"id": session.id, "settings": settings, **extra})
 
-    async def create(request: Request) -> Response:
-        try:
-            values = await body(request)
-            session = playgrounds.create(
-                str(values.get("kind")), assignments(values.get("settings", {}))
-            )
-        except ConfigError as error:
-            return JSONResponse({"error": str(error)}, 400)
-        return state(session)
+    def for_session(act):
+        """A route acting on one session: 404 for an unknown (or expired) session, 400 with
+        the message for bad input."""
 
-    async def frame(request: Request) -> Response:
-        session = session_or_404(request)
-        if isinstance(session, JSONResponse):
-            return session
+        async def handle(request: Request) -> Response:
+            session = playgrounds.get(request.path_params.get("sid", ""))
+            if session is None and "sid" in request.path_params:
+                return JSONResponse({"error": "no such session (it may have expired)"}, 404)
+            try:
+                return await act(session, request)
+            except ConfigError as error:
+                return JSONResponse({"error": str(error)}, 400)
+
+        return handle
+
+    @for_session
+    async def create(_, request: Request) -> Response:
+        values = await body(request)
+        kind, settings = str(values.get("kind")), assignments(values.get("settings", {}))
+        return state(playgrounds.create(kind, settings))
+
+    @for_session
+    async def frame(session: Session, request: Request) -> Response:
         have = request.query_params.get("data", "")
         data = session.frame(int(have) if have.isdigit() else None)
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
-    async def control(request: Request) -> Response:
-        session = session_or_404(request)
-        if isinstance(session, JSONResponse):
-            return session
-        try:
-            session.control(str((await body(request)).get("action")))
-        except ConfigError as error:
-            return JSONResponse({"error": str(error)}, 400)
+    @for_session
+    async def control(session: Session, request: Request) -> Response:
+        session.control(str((await body(request)).get("action")))
         return state(session)
 
-    async def settings(request: Request) -> Response:
-        session = session_or_404(request)
-        if isinstance(session, JSONResponse):
-            return session
-        try:
-            reset, errors = session.change(assignments((await body(request)).get("settings")))
-        except ConfigError as error:
-            return JSONResponse({"error": str(error)}, 400)
+    @for_session
+    async def settings(session: Session, request: Request) -> Response:
+        reset, errors = session.change(assignments((await body(request)).get("settings")))
         if errors:
             return JSONResponse({"errors": errors}, 400)
         return state(session, reset=reset)
 
-    async def points(request: Request) -> Response:
-        session = session_or_404(request)
-        if isinstance(session, JSONResponse):
-            return session
-        try:
-            session.set_points(_points((await body(request)).get("points")))
-        except ConfigError as error:
-            return JSONResponse({"error": str(error)}, 400)
+    @for_session
+    async def points(session: Session, request: Request) -> Response:
+        session.set_points(_points((await body(request)).get("points")))
         return state(session)
 
     return [
