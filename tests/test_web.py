@@ -5,6 +5,7 @@ submit is recorded instead); tests/test_web_runs.py starts real ones."""
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -599,3 +600,18 @@ def test_importing_dllab_does_not_import_the_web_lab():
     code = "import sys, dllab.cli; print('starlette' in sys.modules, 'dllab.web' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_playing_session_pauses_when_its_tab_stops_asking_for_frames(lab, monkeypatch):
+    from dllab.web import playground
+
+    client, *_ = lab
+    sid = client.post("/api/playground", json={"kind": "gan"}, headers=SAME_ORIGIN).json()["id"]
+    session = client.app.state.lab.playgrounds.sessions[sid]
+    monkeypatch.setattr(playground, "UNWATCHED_S", 0.5)
+    client.post(f"/api/playground/{sid}/control", json={"action": "play"}, headers=SAME_ORIGIN)
+    deadline = time.monotonic() + 10
+    while session.playing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not session.playing and session.lab.step_count > 0  # it trained, then paused
+    assert json.loads(session.frame(None))["playing"] is False

@@ -348,7 +348,7 @@ def test_the_playgrounds_train_live_in_a_browser(page, tmp_path):
         driver.find_element(By.ID, "play").click()
         wait_for(lambda: js(driver, step) > 200, 90, "the GAN to train")
         assert re.fullmatch(r"\d+ of 8", js(driver, "document.getElementById('modes').textContent"))
-        screenshot(driver, tmp_path, "web-lab-gan.png")
+        driver.save_screenshot(str(tmp_path / "web-lab-gan.png"))
         assert console_errors(driver) == []
 
 

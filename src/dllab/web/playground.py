@@ -3,7 +3,8 @@ server, and the tab polls for small JSON frames (the decision surface on a coars
 samples, the curves) that it draws on canvases several times a second.
 
 Torch runs on one thread here, so that sessions share the cores; at most `MAX_SESSIONS` exist
-at once, and a session that no tab has asked for a frame for `IDLE_S` seconds stops and goes.
+at once; a session whose tab stops asking for frames pauses after `UNWATCHED_S` seconds, and
+stops and goes after `IDLE_S`.
 Each training burst lasts `BURST_S`, then a frame is made; between bursts the thread sleeps a
 moment so the server's event loop keeps answering.
 """
@@ -32,6 +33,7 @@ from dllab.web.playground_train import (
 )
 
 MAX_SESSIONS = 8
+UNWATCHED_S = 3.0  # a playing session whose tab stopped asking for frames pauses
 IDLE_S = 60.0
 BURST_S = 0.05  # training between two looks at the clock
 FRAME_S = 0.12  # least time between two frames while playing
@@ -76,9 +78,14 @@ class Session:
     def _loop(self) -> None:
         last_frame = 0.0
         while not self.closed:
-            if time.monotonic() - self.last_seen > IDLE_S:
+            unseen = time.monotonic() - self.last_seen
+            if unseen > IDLE_S:
                 self.closed = True
                 return
+            if self.playing and unseen > UNWATCHED_S:  # its tab left: keep the cores free
+                with self.lock:
+                    self.playing = False
+                    self._make_frame()
             if not self.playing:
                 self.wake.wait(0.5)
                 self.wake.clear()
@@ -107,6 +114,7 @@ class Session:
         return self.frame_bytes[:-1] + b', "points": ' + points.encode() + b"}"
 
     def control(self, action: str) -> None:
+        self.last_seen = time.monotonic()
         with self.lock:
             if action == "play":
                 self.playing = True
