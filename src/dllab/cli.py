@@ -1,4 +1,4 @@
-"""The `dllab` command: list, show, run, tour, report, exercise.
+"""The `dllab` command: list, show, run, tour, report, exercise, serve.
 
 Bad input (an unknown name, a bad --set value, missing or corrupt files...) prints one line
 on stderr and exits with code 2; `--debug` shows the traceback instead. Ctrl-C exits with 130
@@ -118,6 +118,22 @@ def build_parser() -> ArgumentParser:
 
     exercise = commands.add_parser("exercise", help="exercises with automatic checking")
     add_exercise_arguments(exercise)
+
+    serve = commands.add_parser("serve", help="the web lab: every experiment live in the browser")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; any other needs a token)",
+    )
+    serve.add_argument("--runs", default="runs", metavar="DIR", help="runs folder (default runs/)")
+    serve.add_argument(
+        "--token",
+        help="required on every request (default: none on 127.0.0.1, a generated one elsewhere)",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="runs at once (default 1; others wait)"
+    )
     return parser
 
 
@@ -318,6 +334,20 @@ def write_errors(what: str):
         raise DllabError(f"cannot write {what}: {error.strerror or error}") from None
 
 
+def cmd_serve(args) -> int:
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn", "jinja2") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise DllabError(
+            f"dllab serve needs the web extra ({', '.join(missing)} missing): "
+            "pip install -c constraints.txt -e '.[web]'"
+        )
+    from dllab.web.server import serve
+
+    return serve(args.host, args.port, Path(args.runs), args.token, args.workers)
+
+
 def cmd_exercise(args) -> int:
     from dllab.exercises.commands import run
 
@@ -331,6 +361,7 @@ COMMANDS = {
     "tour": cmd_tour,
     "report": cmd_report,
     "exercise": cmd_exercise,
+    "serve": cmd_serve,
 }
 
 
