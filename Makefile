@@ -43,9 +43,9 @@ bench: setup
 notebooks: setup
 	$(BIN)/python notebooks/build.py
 
-# JupyterLab on the notebooks, from .venv with the `notebooks` extra.
+# JupyterLab on the notebooks, from .venv with the `notebooks` extra (as root too: a container).
 lab: $(VENV)/.notebooks
-	cd notebooks && ../$(BIN)/jupyter lab
+	cd notebooks && ../$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 $(VENV)/.notebooks: $(VENV)/.installed
 	$(PIP) -e ".[dev,notebooks]"
