@@ -1,6 +1,7 @@
 """Shared test set-up: one torch thread (small models; no contention with other processes),
-the Agg backend, a per-session cache folder for generated datasets (MNIST-1D), and each
-experiment's quick run made once per session for every test that reads it."""
+the Agg backend, a per-session cache folder for generated datasets (MNIST-1D), each
+experiment's quick run made once per session for every test that reads it, and the notebooks'
+runs, started in the background with the session (tests/notebook_runs.py)."""
 
 import json
 import os
@@ -58,11 +59,62 @@ SLOW_MODULES = {
     "test_readme",
     "test_lessons",
     "test_bad_input",
+    "test_web_live",
+    "test_notebooks",
 }
 
 
-def pytest_collection_modifyitems(items):
+def _mark_slow(items) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1]
         if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+# ---- the notebooks: run beside the rest of the suite, their tests last ----
+
+NOTEBOOK_RUNS = pytest.StashKey()
+
+
+def _waits_for_notebooks(item) -> bool:
+    return "notebook_runs" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow tests; the tests that wait for the notebooks' runs go last, so the rest of
+    the suite runs meanwhile."""
+    _mark_slow(items)
+    waiting = [item for item in items if _waits_for_notebooks(item)]
+    items[:] = [item for item in items if not _waits_for_notebooks(item)] + waiting
+
+
+def pytest_runtestloop(session):
+    """Start the chosen notebooks' runs before the first test: one at a time on the core the
+    rest of the suite leaves free, two at a time when nothing else was chosen."""
+    if session.config.option.collectonly:
+        return None
+    names = [item.callspec.params["name"] for item in session.items if _waits_for_notebooks(item)]
+    if names:
+        from notebook_runs import NotebookRuns
+
+        workers = 2 if len(names) == len(session.items) else 1
+        session.config.stash[NOTEBOOK_RUNS] = NotebookRuns(list(dict.fromkeys(names)), workers)
+    return None
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(request):
+    """The notebooks' runs, started by `pytest_runtestloop`."""
+    return request.config.stash[NOTEBOOK_RUNS]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    runs = config.stash.get(NOTEBOOK_RUNS, None)
+    if runs is not None and runs.summary():
+        terminalreporter.write_line(runs.summary())
+
+
+def pytest_unconfigure(config):
+    runs = config.stash.get(NOTEBOOK_RUNS, None)
+    if runs is not None:
+        runs.close()

@@ -187,7 +187,7 @@ class RunHelp(argparse.Action):
 
 def cmd_run(args) -> None:
     from dllab.engine import distributed
-    from dllab.experiments.runner import RunInterrupted, run_experiment
+    from dllab.experiments.runner import RunInterrupted, run_experiment, summary_text
 
     use_threads(args.threads)
 
@@ -214,19 +214,7 @@ def cmd_run(args) -> None:
     if not distributed.is_main():
         return
     metrics = json.loads((folder / "metrics.json").read_text())
-    print(f"{args.name}: {folder}")
-    for key, value in metrics.items():
-        print(f"  {key:<36} {value:.4g}" if isinstance(value, float) else f"  {key:<36} {value}")
-    print_lesson(json.loads((folder / "config.json").read_text()))
-
-
-def print_lesson(meta: dict) -> None:
-    """The run's claims, each shown or not, and the warning of a quick run that misses one."""
-    for claim in meta.get("claims", []):
-        print(f"  {'shows' if claim['holds'] else 'MISSES':<6} {claim['text']}")
-    lesson = meta.get("lesson", {})
-    if lesson.get("quick") and not lesson.get("shown"):
-        print(f"quick settings: not enough training to show the lesson; {lesson['advice']} does")
+    print(summary_text(folder, metrics, json.loads((folder / "config.json").read_text())))
 
 
 def speed_options(args) -> dict:

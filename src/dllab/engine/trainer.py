@@ -38,6 +38,7 @@ from dllab.engine import distributed
 from dllab.engine.batches import TensorBatches, make_batches
 from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from dllab.engine.live import LivePlot, make_live_plot
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.progress import ProgressBar, progress_bar
 from dllab.engine.speed import Precision, default_threads, flush_denormals
@@ -291,6 +292,7 @@ class Trainer:
         resume: str | Path | None = None,
         shuffle: bool = True,
         validation_data=None,
+        live_plot: bool = False,
     ) -> History:
         """Train `num_epochs` more epochs, as Keras' `fit` does (a second call continues).
 
@@ -304,6 +306,8 @@ class Trainer:
                 continues exactly where it stopped (weights, optimizer, schedule, RNG, data order)
                 up to `num_epochs` in all, the epochs already done included (Keras' `epochs`
                 with `initial_epoch`), so that a resumed run ends where the original would.
+            live_plot: in Jupyter, redraw the loss and metric curves in place after every
+                epoch (`dllab.engine.live`); elsewhere a one-line note, and nothing else.
         """
         if num_epochs < 0:
             raise ConfigError(f"num_epochs must be >= 0, got {num_epochs}")
@@ -334,6 +338,9 @@ class Trainer:
         self.stop_training = False
         self._input_checked = False
         self._step_logs = {}
+        plot = make_live_plot() if live_plot else None  # for this fit only
+        if plot is not None:
+            self.callbacks = sorted([*self.callbacks, plot], key=lambda c: c.order)
         self._step_hooks = [c.on_step_end for c in self.callbacks if overrides(c, "on_step_end")]
         # Steps are read at the end of each epoch, unless a hook wants every step's record now;
         # under torchrun each step, so that every rank joins the same all-reduces.
@@ -360,6 +367,8 @@ class Trainer:
         finally:
             self._read_steps()
             self._call("on_fit_end")
+            if plot is not None:
+                self.callbacks.remove(plot)
         return self.history
 
     def _schedule_specs(self) -> dict[str, str | Schedule]:
@@ -614,8 +623,10 @@ class Trainer:
         }
 
     def _stateful(self):
-        """Numbered without the progress bar, which only some runs (and ranks) have."""
-        return list(enumerate(c for c in self.callbacks if not isinstance(c, ProgressBar)))
+        """Numbered without the displays (progress bar, live plot), which only some fits (and
+        ranks) have."""
+        displays = (ProgressBar, LivePlot)
+        return list(enumerate(c for c in self.callbacks if not isinstance(c, displays)))
 
     @staticmethod
     def _callback_key(index: int, callback: Callback) -> str:

@@ -252,6 +252,24 @@ def run_experiment(
     return folder
 
 
+def summary_text(folder: Path, metrics: dict, meta: dict) -> str:
+    """What `dllab run` prints when a run ends (and a `RunResult` prints as): the folder, every
+    metric, each claim shown or missed, and the warning of a quick run that misses one."""
+    lines = [f"{meta.get('experiment', folder.name)}: {folder}"]
+    for key, value in metrics.items():
+        lines.append(
+            f"  {key:<36} {value:.4g}" if isinstance(value, float) else f"  {key:<36} {value}"
+        )
+    for claim in meta.get("claims", []):
+        lines.append(f"  {'shows' if claim['holds'] else 'MISSES':<6} {claim['text']}")
+    lesson = meta.get("lesson", {})
+    if lesson.get("quick") and not lesson.get("shown"):
+        lines.append(
+            f"quick settings: not enough training to show the lesson; {lesson['advice']} does"
+        )
+    return "\n".join(lines)
+
+
 def _metadata(exp: Experiment, config, quick: bool, seed: int, device: torch.device) -> dict:
     return {
         "experiment": exp.name,

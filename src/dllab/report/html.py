@@ -1,9 +1,10 @@
-"""Run pages and the tour index, written from a run folder's saved files and nothing else.
+"""RunFolder pages and the tour index, written from a run folder's saved files and nothing else.
 
 A page opens from disk with no network: inline CSS, no scripts, relative links only, and every
 piece of text escaped. A missing or corrupt file makes the page say so instead of failing.
 """
 
+import base64
 import html
 import json
 import os
@@ -21,7 +22,6 @@ from dllab.syllabus import UNITS, roman
 CURVES = Path("report_figures") / "training_curves.png"  # drawn by `render` from history.jsonl
 OWN_CURVES = Path("figures") / "training_curves.png"  # an experiment's own, shown first instead
 MARKER = "<!-- a dllab report page -->"  # in every page; `dllab report --out` replaces only these
-_NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -163,13 +163,7 @@ def _curve_choice(history: list[dict]) -> tuple[list[str], str]:
     epochs = Counter(_model(r) for r in history if r.get("kind", "epoch") == "epoch")
     has_steps = any(r.get("kind") == "step" for r in history)
     x = "step" if has_steps and max(epochs.values(), default=0) < 3 else "epoch"
-    names = {
-        key.removeprefix("val_")
-        for r in history
-        for key, value in r.items()
-        if key not in _NOT_METRICS and plots.is_number(value)
-    }
-    return sorted(names, key=lambda name: (name != "loss", name))[:4], x
+    return plots.curve_metrics(history), x
 
 
 def _draw_training_curves(run: RunFolder) -> None:
@@ -299,7 +293,7 @@ def _alerts(run: RunFolder) -> str:
     out = ""
     if run.status == "failed":
         error = run.config.get("error") or "no error message was saved"
-        out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
+        out += f'<div class="error"><strong>RunFolder failed:</strong> {_e(error)}</div>\n'
     if _quick_warning(run):
         out += f'<div class="warn">{_e(_quick_warning(run))}</div>\n'
     if run.notes:
@@ -318,11 +312,14 @@ def _reference(ref: object) -> tuple[object, str]:
     return (ref, "") if plots.is_number(ref) else (None, str(ref))
 
 
-def _metrics_table(run: RunFolder) -> str:
-    """Our number beside the published reference and its source, where there is one."""
+def _metrics_table(run: RunFolder, names: list[str] | None = None) -> str:
+    """Our number beside the published reference and its source, where there is one: for the
+    metrics `names` (default: every metric and every reference)."""
 
     refs = run.references
-    names = list(run.metrics) + [name for name in refs if name not in run.metrics]
+    if names is None:
+        names = list(run.metrics) + [name for name in refs if name not in run.metrics]
+    refs = {name: ref for name, ref in refs.items() if name in names}
     if not names:
         return "<p>No metrics were saved.</p>"
     rows = []
@@ -342,20 +339,31 @@ def _caption(figure: Path) -> str:
     return caption + (" (animation)" if figure.suffix == ".gif" else "")
 
 
-def _figures(run: RunFolder, base: Path) -> str:
-    """Every figure of the run as a captioned image linking to the full-size file."""
+def _figures(run: RunFolder, base: Path | None) -> str:
+    """Every figure of the run as a captioned image linking to the full-size file; with no
+    `base`, embedded as a data URI instead (a page that needs no run folder: a notebook's)."""
 
     figures = run.figures()
     if not figures:
         return "<p>No figures were saved.</p>"
     items = []
     for figure in figures:
-        src, caption = _href(run.dir / figure, base), _e(_caption(figure))
-        items.append(
-            f'<figure><a href="{src}"><img src="{src}" alt="{caption}"></a>'
-            f"<figcaption>{caption}</figcaption></figure>"
-        )
+        caption = _e(_caption(figure))
+        if base is None:
+            image = f'<img src="{_data_uri(run.dir / figure)}" alt="{caption}" {_FIT}>'
+        else:
+            src = _href(run.dir / figure, base)
+            image = f'<a href="{src}"><img src="{src}" alt="{caption}"></a>'
+        items.append(f"<figure>{image}<figcaption>{caption}</figcaption></figure>")
     return '<div class="figures">\n' + "\n".join(items) + "\n</div>"
+
+
+_FIT = 'style="max-width:100%;height:auto"'  # an embedded image, where no stylesheet applies
+
+
+def _data_uri(path: Path) -> str:
+    kind = "gif" if path.suffix == ".gif" else "png"
+    return f"data:image/{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 def _unit_line(run: RunFolder) -> str:
@@ -465,16 +473,35 @@ def render(run_dir: str | os.PathLike) -> Path:
     return _write(run.dir / "report.html", _page(run.title, body))
 
 
-def _headline(run: RunFolder) -> str:
+def fragment(run: RunFolder) -> str:
+    """One run as HTML for a notebook's output: title, unit and status, the quick run's
+    warning, what the experiment shows and the lessons its metrics show or miss, the headline
+    metrics (and those with a published number) beside the published ones, and the figures
+    embedded as data URIs, so that a saved notebook shows them without the run folder. No
+    stylesheet: it would restyle the whole notebook."""
+
+    headline = _headline_names(run)
+    names = headline + [name for name in run.references if name not in headline]
+    parts = [f"<h3>{_e(run.title)}</h3>", _unit_line(run), _alerts(run), _about(run)]
+    parts += [_lessons(run), _metrics_table(run, names), _figures(run, None)]
+    return '<div class="dllab-run">\n' + "\n".join(parts) + "\n</div>"
+
+
+def _headline_names(run: RunFolder) -> list[str]:
     """The experiment's headline metrics (e.g. a baseline and ours), else the first metric with a
-    published reference, else the first metric; each with its reference."""
+    published reference, else the first metric."""
 
     chosen = run.config.get("headline") or []
     chosen = [chosen] if isinstance(chosen, str) else chosen  # runs written before 2026-11
     names = [name for name in chosen if name in run.metrics]
     referenced = [name for name in run.references if name in run.metrics]
-    names = names or referenced[:1] or list(run.metrics)[:1]
-    return " · ".join(_headline_metric(run, name) for name in names) or "—"
+    return names or referenced[:1] or list(run.metrics)[:1]
+
+
+def _headline(run: RunFolder) -> str:
+    """The headline metrics in one line, each with its reference."""
+
+    return " · ".join(_headline_metric(run, name) for name in _headline_names(run)) or "—"
 
 
 def _headline_metric(run: RunFolder, name: str) -> str:

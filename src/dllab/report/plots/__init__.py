@@ -10,8 +10,9 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
   PNG write) and `is_number`, `plain` for values and text read from saved data;
 - `palette`: one colour per method or model, the same in every figure (`colors_for`);
 - `glossary`: words for the keys code uses (`words("loss_d")` is "discriminator loss");
-- `curves`: `loss_curves` (training and validation metrics from history), `lines` (sweeps,
-  one `Line` per series) and `line_panels` (the same, side by side);
+- `curves`: `loss_curves` (training and validation metrics from history, `curve_metrics`
+  choosing which), `lines` (sweeps, one `Line` per series) and `line_panels` (the same, side by
+  side);
 - `runs`: `overlaid_runs` (the curves of several runs of one experiment);
 - `charts`: `heatmap`, `heatmap_grid`, `bars`, `grouped_bars`, `histograms`;
 - `points`: `decision_boundaries`, `scatter_panels`, `scatter_2d`;
@@ -21,7 +22,7 @@ One module per kind of figure; `from dllab.report import plots` then `plots.line
 """
 
 from dllab.report.plots.charts import bars, grouped_bars, heatmap, heatmap_grid, histograms
-from dllab.report.plots.curves import Line, line_panels, lines, loss_curves
+from dllab.report.plots.curves import Line, curve_metrics, line_panels, lines, loss_curves
 from dllab.report.plots.diagrams import network_diagram
 from dllab.report.plots.glossary import words
 from dllab.report.plots.images import (
@@ -40,6 +41,7 @@ __all__ = [
     "Line",
     "animated_gif",
     "bars",
+    "curve_metrics",
     "decision_boundaries",
     "grouped_bars",
     "heatmap",

@@ -15,6 +15,7 @@ from dllab.report.plots.palette import colors_for
 from dllab.report.plots.style import LINE, _figure, _save, _style, is_number, plain
 
 SEED_SUFFIX = re.compile(r"-seed\d+$")  # "max-seed2": another run of "max", in its colour
+NOT_METRICS = {"model", "kind", "epoch", "step", "time", "lr", "grad_norm", "clip_factor"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,19 @@ def _series(records: list[dict], model: str, key: str, x: str) -> np.ndarray | N
             xy[~np.isfinite(xy)] = np.nan  # gaps, not a blown-up axis
             return xy[:, np.argsort(xy[0], kind="stable")]
     return None
+
+
+def curve_metrics(history: Sequence[dict]) -> list[str]:
+    """The metrics worth a training curve in history records: every number but the counters,
+    times and learning rate, `val_x` folded into `x`; loss first, then by name, at most four."""
+
+    names = {
+        key.removeprefix("val_")
+        for r in history
+        for key, value in r.items()
+        if key not in NOT_METRICS and is_number(value)
+    }
+    return sorted(names, key=lambda name: (name != "loss", name))[:4]
 
 
 def _smoothed(ax, xy: np.ndarray, color: str) -> np.ndarray:
