@@ -144,7 +144,9 @@ def cmd_list(args) -> None:
 
     experiments = list_experiments()
     if args.syllabus:
-        print(syllabus_markdown(experiments), end="")
+        from dllab.exercises import list_exercises
+
+        print(syllabus_markdown(experiments, list_exercises()), end="")
         return
     if args.json:
         rows = [

@@ -51,7 +51,6 @@ class Experiment:
     quick: dict[str, Any]  # overrides that make it run in seconds (tests, the tour)
     fn: Callable[..., dict[str, float]]
     references: dict[str, Reference] = field(default_factory=dict)
-    implements: tuple[str, ...] = ()  # modules/classes that implement the topics
     headline: tuple[str, ...] = ()  # the metrics the tour's summary shows, side by side
     claims: tuple[Claim, ...] = ()  # the lessons its metrics must show (tour --check)
     tour: dict[str, Any] | None = None  # overrides of quick for the tour; None: not shown
@@ -125,7 +124,6 @@ def experiment(
     config: type,
     quick: dict[str, Any],
     references: dict[str, Reference] | None = None,
-    implements: tuple[str, ...] = (),
     headline: str | tuple[str, ...] = (),
     claims: tuple[Claim, ...] = (),
     tour: dict[str, Any] | None = None,
@@ -152,7 +150,6 @@ def experiment(
             dict(quick),
             fn,
             references or {},
-            implements,
             (headline,) if isinstance(headline, str) else tuple(headline),
             tuple(claims),
             None if tour is None else dict(tour),

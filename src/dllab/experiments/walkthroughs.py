@@ -95,7 +95,6 @@ def scratch_gradients(x: np.ndarray, y: np.ndarray, weights: dict) -> dict[str, 
     quick={},
     tour={},
     tour_seconds=1,
-    implements=("dllab.experiments.walkthroughs.chain_rule", "dllab.scratch.layers"),
     headline="max_abs_error_vs_autograd",
     claims=(
         Claim(
@@ -289,7 +288,6 @@ def _norm_by_distance(jacobians: np.ndarray) -> np.ndarray:
     quick={},
     tour={},
     tour_seconds=3,
-    implements=("dllab.scratch.recurrent", "dllab.experiments.walkthroughs._rnn_product"),
     headline=("rnn_jacobian_norm_far_rho0.5", "rnn_jacobian_norm_far_rho3"),
     claims=(
         Claim(

@@ -47,7 +47,6 @@ class ActivationsConfig:
             lambda m: m["grad_ratio_first_last_sigmoid"] < 0.01 * m["grad_ratio_first_last_relu"],
         ),
     ),
-    implements=("dllab.nn.activation",),
 )
 def activations(cfg: ActivationsConfig, run: Run) -> dict[str, float]:
     """A deep MLP on the digits with sigmoid, tanh, ReLU, Leaky ReLU and ELU hidden units, trained

@@ -57,7 +57,6 @@ def _error(model: torch.nn.Module, split) -> float:
     tour={"num_epochs": 800},
     tour_seconds=10,
     headline=("train_error_d1_w128", "test_error_d1_w128"),
-    implements=("dllab.models.mlp.MLP",),
     claims=(
         Claim(
             "one hidden unit under-fits: its training error is the highest",

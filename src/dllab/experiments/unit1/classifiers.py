@@ -94,7 +94,6 @@ def _scratch_classifier(
     topics=("deep feed-forward networks",),
     config=ClassifierConfig,
     quick={"num_epochs": 15},
-    implements=("dllab.models.mlp.digits_mlp",),
 )
 def digits_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     """A 64-128-64-10 ReLU network on scikit-learn's real handwritten 8x8 digits. With
@@ -113,7 +112,6 @@ def digits_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     tour={"num_epochs": 60},
     tour_seconds=5,
     references={"test_accuracy": Reference(0.68, "Greydanus 2020, MNIST-1D MLP")},
-    implements=("dllab.models.mlp.mnist1d_mlp",),
 )
 def mnist1d_mlp(cfg: ClassifierConfig, run: Run) -> dict[str, float]:
     """The MNIST-1D paper's 40-100-100-10 MLP (Greydanus, 2020, "Scaling down deep learning").

@@ -79,7 +79,6 @@ class TrainingLossCheckpoints(Callback):
     tour={"num_epochs": 8, "per_sample_epochs": 2},
     tour_seconds=7,
     headline=("test_accuracy_full_batch_gd", "test_accuracy_adam"),
-    implements=("dllab.engine.optim.make_optimizer",),
     claims=(
         Claim(
             "after the same examples, momentum and Adam reach a lower training loss than SGD",

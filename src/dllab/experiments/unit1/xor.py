@@ -41,7 +41,6 @@ class XorConfig:
     tour={"num_epochs": 250, "restarts": 6},
     tour_seconds=13,
     references={"perceptron_xor_accuracy": Reference(0.75, "Minsky & Papert 1969 (at most 3/4)")},
-    implements=("dllab.models.mlp.perceptron", "dllab.models.mlp.xor_mlp"),
     headline=("perceptron_xor_accuracy", "mlp_xor_accuracy"),
     claims=(
         Claim(

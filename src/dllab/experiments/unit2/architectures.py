@@ -31,11 +31,6 @@ class ArchitecturesConfig:
     topics=("VGG", "GoogLeNet", "ResNet"),
     config=ArchitecturesConfig,
     quick={"num_epochs": 1, "models": ("digits_cnn", "vgg11_digits", "resnet8")},
-    implements=(
-        "dllab.models.vgg.vgg_small",
-        "dllab.models.googlenet.GoogLeNet",
-        "dllab.models.resnet.cifar_resnet",
-    ),  # fmt: skip
     headline=("test_accuracy_digits_cnn", "test_accuracy_resnet8"),
 )
 def architectures(cfg: ArchitecturesConfig, run: Run) -> dict[str, float]:

@@ -38,7 +38,6 @@ class AugmentationConfig:
     topics=("data augmentation",),
     config=AugmentationConfig,
     quick={"num_epochs": 1, "num_train": 5, "policies": ("none", "affine", "mixup")},
-    implements=("dllab.data.augment", "dllab.engine.augmented.Augmented"),
     headline=("test_accuracy_none", "test_accuracy_affine"),
 )
 def augmentation_ablation(cfg: AugmentationConfig, run: Run) -> dict[str, float]:
@@ -85,7 +84,6 @@ class GalleryConfig:
     quick={},
     tour={},
     tour_seconds=2,
-    implements=("dllab.data.augment.gallery",),
 )
 def augment_gallery(cfg: GalleryConfig, run: Run) -> dict[str, float]:
     """Each transform of `dllab.data.augment` at a strong fixed magnitude on the same digits,

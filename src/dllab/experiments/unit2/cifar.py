@@ -88,7 +88,6 @@ def _cifar(cfg: CifarConfig, run: Run) -> dict[str, float]:
     topics=("convolution", "pooling", "training a CNN", "normalization"),
     config=CifarConfig,
     quick=CIFAR_QUICK,
-    implements=("dllab.models.cnn.keras_cifar_cnn",),
 )
 def cifar10_cnn(cfg: CifarConfig, run: Run) -> dict[str, float]:
     """The Keras tutorial CNN of the notes (three 3x3 convolutions with batch norm and max
@@ -105,7 +104,6 @@ def cifar10_cnn(cfg: CifarConfig, run: Run) -> dict[str, float]:
     config=ResnetCifarConfig,
     quick={**CIFAR_QUICK, "model": {"name": "resnet8"}},
     references={"test_accuracy": Reference(0.9125, "He et al. 2015 Table 6 (ResNet-20)")},
-    implements=("dllab.models.resnet.resnet20",),
 )
 def cifar10_resnet(cfg: CifarConfig, run: Run) -> dict[str, float]:
     """He et al.'s CIFAR ResNet-20 (§4.2) with pad-and-crop and horizontal-flip augmentation,

@@ -36,7 +36,6 @@ DIGITS_QUICK = {"num_epochs": 2}
     topics=("convolution", "pooling", "training a CNN"),
     config=DigitsConfig,
     quick=DIGITS_QUICK,
-    implements=("dllab.models.cnn.digits_cnn", "dllab.nn.ConvBlock"),
     headline="test_accuracy",
 )
 def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
@@ -61,7 +60,6 @@ def digits_cnn(cfg: DigitsConfig, run: Run) -> dict[str, float]:
     quick=DIGITS_QUICK,
     tour={"num_epochs": 10},
     tour_seconds=3,
-    implements=("dllab.experiments.vision.first_feature_maps",),
     headline="test_accuracy",
 )
 def feature_maps(cfg: DigitsConfig, run: Run) -> dict[str, float]:

@@ -58,11 +58,6 @@ class InductiveBiasConfig:
         for model, values in PUBLISHED.items()
         for version, value in zip(("original", "shuffled"), values)
     },
-    implements=(
-        "dllab.data.mnist1d.spatial_permutation",
-        "dllab.models.mlp.mnist1d_mlp_paper",
-        "dllab.models.rnn.mnist1d_gru_paper",
-    ),
     headline=("test_accuracy_cnn_original", "test_accuracy_cnn_shuffled"),
     claims=(
         Claim(

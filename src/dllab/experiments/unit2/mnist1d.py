@@ -67,11 +67,6 @@ def shifted_logits(model: nn.Module, X: torch.Tensor, max_shift: int) -> torch.T
         "test_accuracy": Reference(0.94, "Greydanus 2020, MNIST-1D Table 1 (CNN)"),
         "human_accuracy": Reference(0.96, "Greydanus 2020, MNIST-1D (human expert)"),
     },
-    implements=(
-        "dllab.models.cnn.mnist1d_cnn_modern",
-        "dllab.engine.augmented.Augmented",
-        "dllab.experiments.unit2.mnist1d.shifted_logits",
-    ),
 )
 def mnist1d_cnn(cfg: Mnist1dConfig, run: Run) -> dict[str, float]:
     """MNIST-1D digits are 40-sample signals whose pattern sits anywhere along the axis: an MLP
@@ -145,7 +140,6 @@ class DegradationConfig:
     quick={"depths": (8, 56), "num_epochs": 1, "width": 4},
     tour={"depths": (8, 20, 56), "width": 8, "num_train": 640, "batch_size": 64, "num_epochs": 24},
     tour_seconds=58,
-    implements=("dllab.models.resnet.cifar_resnet",),
     headline=("train_error_plain8", "train_error_plain56", "train_error_resnet56"),
     claims=(
         Claim(

@@ -70,7 +70,6 @@ TRANSFER_BATCH = 16
     topics=("training a CNN",),
     config=TransferConfig,
     quick={"pretrain_epochs": 1, "num_steps": 4, "channels": (8, 16), "num_train": (2, 5)},
-    implements=("dllab.experiments.unit2.transfer.Frozen",),
     headline=("test_accuracy_scratch_n2", "test_accuracy_partly_frozen_n2"),
 )
 def transfer_learning(cfg: TransferConfig, run: Run) -> dict[str, float]:

@@ -118,7 +118,6 @@ class NormConfig(VariantsConfig):
     quick=VARIANTS_QUICK,
     tour={"num_epochs": 6, "channels": (16, 32), "seeds": 3},
     tour_seconds=16,
-    implements=("dllab.nn.pool", "dllab.nn.MinPool", "dllab.nn.GlobalPool"),
     headline=("test_accuracy_max", "test_accuracy_min", "test_accuracy_global"),
     claims=(
         Claim(
@@ -145,7 +144,6 @@ def pooling(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     topics=("activations",),
     config=VariantsConfig,
     quick=VARIANTS_QUICK,
-    implements=("dllab.nn.activation",),
     headline=("test_accuracy_sigmoid", "test_accuracy_relu"),
 )
 def activations_cnn(cfg: VariantsConfig, run: Run) -> dict[str, float]:
@@ -162,7 +160,6 @@ def activations_cnn(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     topics=("dropout",),
     config=DropoutConfig,
     quick=VARIANTS_QUICK,
-    implements=("dllab.nn.dropout",),
     headline=("train_test_gap_p0", "train_test_gap_p0.5"),
     claims=(
         Claim(
@@ -188,7 +185,6 @@ def dropout(cfg: VariantsConfig, run: Run) -> dict[str, float]:
     quick=VARIANTS_QUICK,
     tour={"num_epochs": 6, "channels": (16, 32), "seeds": 3},
     tour_seconds=16,
-    implements=("dllab.nn.norm",),
     headline=("test_accuracy_none", "test_accuracy_batch"),
     claims=(
         Claim(

@@ -61,7 +61,6 @@ class Mnist1dGruConfig:
     config=Mnist1dGruConfig,
     quick={"num_hiddens": 64, "num_epochs": 4, "batch_size": 64},
     references={"test_accuracy": Reference(0.91, "Greydanus 2020, MNIST-1D, GRU baseline")},
-    implements=("dllab.models.rnn.gru",),
     headline="test_accuracy",
 )
 def mnist1d_gru(cfg: Mnist1dGruConfig, run: Run) -> dict[str, float]:
@@ -183,7 +182,6 @@ def write_synthetic_reviews(root: Path, per_label: int, seed: int) -> Path:
         "batch_size": 32,
         "lr": 1e-2,
     },
-    implements=("dllab.data.imdb.imdb", "dllab.models.rnn.bigru"),
     headline="test_accuracy",
 )
 def sentiment(cfg: SentimentConfig, run: Run) -> dict[str, float]:

@@ -74,12 +74,6 @@ def _key(label: str) -> str:
         "explode_epochs": 5,
     },
     tour_seconds=36,
-    implements=(
-        "dllab.nn.recurrent.ExplicitRecurrent",
-        "dllab.engine.sequence.HiddenGradients",
-        "dllab.engine.optim.ClipNorm",
-        "dllab.engine.optim.ClipValue",
-    ),
     headline=("log10_grad_ratio_trained_rnn_tanh", "log10_grad_ratio_trained_lstm"),
     claims=(
         Claim(

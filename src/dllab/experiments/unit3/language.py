@@ -63,7 +63,6 @@ class CharLMConfig:
         "lr": 0.003,
     },
     tour_seconds=19,
-    implements=("dllab.engine.sequence.TruncatedBPTT", "dllab.models.rnn.char_lstm"),
     headline=("unigram_bpc", "test_bpc"),
     claims=(
         Claim(
@@ -185,7 +184,6 @@ class BidirectionalConfig:
         "num_epochs": 5,
     },
     tour_seconds=16,
-    implements=("dllab.models.rnn.RecurrentNet", "dllab.data.text.python_token_tags"),
     headline=("test_accuracy_uni", "test_accuracy_bi"),
     claims=(
         Claim(

@@ -265,11 +265,6 @@ def _draw_memory(
     references={
         "baseline_mse": Reference(ADDING_BASELINE, "always answering 1 (Le et al. 2015, §4.1)"),
     },
-    implements=(
-        "dllab.models.rnn.RecurrentNet",
-        "dllab.data.sequences.adding",
-        "dllab.nn.recurrent.chrono_init_",
-    ),
     headline=("test_mse_rnn", "test_mse_lstm", "test_mse_gru"),
     claims=(
         Claim(
@@ -317,7 +312,6 @@ def _copy_baseline(cfg: CopyConfig) -> Callable[[int], float]:
     topics=("LSTM", "GRU", "sequence tasks", "BPTT"),
     config=CopyConfig,
     quick={**MEMORY_QUICK, "copy_len": 3, "num_symbols": 4, "num_epochs": 10},
-    implements=("dllab.models.rnn.RecurrentNet", "dllab.data.sequences.copy"),
     headline=("recall_accuracy_rnn", "recall_accuracy_lstm", "recall_accuracy_gru"),
 )
 def copy_task(cfg: CopyConfig, run: Run) -> dict[str, float]:

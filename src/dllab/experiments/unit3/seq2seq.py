@@ -69,7 +69,6 @@ def digit_pairs(cfg: Seq2SeqConfig, n: int, seed: int):
     quick={"max_len": 5, "num_train": 3_000, "num_test": 500, "num_hiddens": 64, "num_epochs": 4},
     tour={},
     tour_seconds=2,
-    implements=("dllab.models.seq2seq.Seq2Seq", "dllab.engine.sequence.TeacherForcing"),
     headline="exact_match",
     claims=(
         Claim(
@@ -164,7 +163,6 @@ def recursive_forecast(one_step, X: torch.Tensor, horizon: int) -> torch.Tensor:
     topics=("sequence tasks", "GRU"),
     config=ForecastConfig,
     quick={"length": 800, "horizon": 10, "num_hiddens": 16, "num_epochs": 30, "window": 20},
-    implements=("dllab.data.sequences.mackey_glass",),
     headline=("rmse_multi_step_last_value", "rmse_multi_step_ar", "rmse_multi_step_rnn"),
 )
 def forecasting(cfg: ForecastConfig, run: Run) -> dict[str, float]:

@@ -65,11 +65,6 @@ def naive_bayes_log_joint(X: torch.Tensor, log_prior, means, variances) -> torch
     quick={"sizes": (20, 200), "repeats": 2, "num_epochs": 30},
     tour={"sizes": (10, 20, 50, 100, 200, 500, 1257), "repeats": 5, "num_epochs": 150},
     tour_seconds=12,
-    implements=(
-        "dllab.experiments.unit4.generative.fit_gaussian_naive_bayes",
-        "dllab.models.mlp.perceptron",
-        "dllab.engine.multiseed.train_seeds",
-    ),
     headline=("naive_bayes_error_smallest", "logistic_regression_error_smallest"),
     claims=(
         Claim(
@@ -172,7 +167,6 @@ class PixelCnnConfig:
     quick={"num_epochs": 2, "num_samples": 10},
     tour={"num_epochs": 15},
     tour_seconds=7,
-    implements=("dllab.models.pixelcnn.MaskedConv2d", "dllab.models.pixelcnn.PixelCNN.sample"),
     headline=("independent_pixels_nll_nats", "test_nll_nats"),
     claims=(
         Claim(

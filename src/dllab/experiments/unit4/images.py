@@ -176,7 +176,6 @@ GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200,
     topics=("vanilla GAN",),
     config=DigitsGanConfig,
     quick=GAN_DIGITS_QUICK,
-    implements=("dllab.models.gan.gan_generator_digits", "dllab.metrics.frechet_distance"),
     headline=("real_classifier_fid", "classifier_fid"),
     claims=IMAGE_GAN_CLAIMS,
 )
@@ -199,7 +198,6 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     quick=GAN_DIGITS_QUICK,
     tour={"num_epochs": 300, "classifier_epochs": 10, "num_samples": 500},
     tour_seconds=62,
-    implements=("dllab.engine.gan.GAN.condition",),
     headline=("generated_class_accuracy", "classifier_fid"),
     claims=(
         *IMAGE_GAN_CLAIMS,
@@ -262,7 +260,6 @@ def load_gan_images(spec: GanImages) -> data.Dataset:
     quick=GAN_DIGITS_QUICK,
     tour={"num_epochs": 60, "classifier_epochs": 10, "num_samples": 500},
     tour_seconds=28,
-    implements=("dllab.models.dcgan.DCGANGenerator", "dllab.models.dcgan.DCGANDiscriminator"),
     headline=("real_classifier_fid", "classifier_fid"),
     claims=IMAGE_GAN_CLAIMS,
 )
@@ -292,7 +289,6 @@ class GanAugmentationConfig(DigitsGanConfig):
     topics=("conditional GAN",),
     config=GanAugmentationConfig,
     quick={**GAN_DIGITS_QUICK, "subset_size": 50, "synthetic_per_class": 5},
-    implements=("dllab.engine.gan.GAN.condition",),
     headline=("test_accuracy_without_gan_digits", "test_accuracy_with_gan_digits"),
 )
 def gan_augmentation(cfg: GanAugmentationConfig, run: Run) -> dict[str, float]:

@@ -117,12 +117,6 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
         "snapshots": 5,
     },
     tour_seconds=36,
-    implements=(
-        "dllab.engine.gan.GANTask",
-        "dllab.engine.gan.gradient_penalty",
-        "dllab.models.gan.gan_discriminator_2d",
-        "dllab.metrics.mode_coverage",
-    ),
     headline=("modes_captured", "high_quality_fraction"),
     claims=(
         Claim(

@@ -38,7 +38,6 @@ class LapganConfig:
     topics=("LAPGAN",),
     config=LapganConfig,
     quick={"num_epochs": 2, "classifier_epochs": 2, "num_samples": 200},
-    implements=("dllab.models.lapgan.laplacian_pyramid", "dllab.models.lapgan.reconstruct"),
     headline=("real_classifier_fid", "classifier_fid"),
 )
 def lapgan(cfg: LapganConfig, run: Run) -> dict[str, float]:
@@ -102,7 +101,6 @@ class SrganConfig:
     topics=("SRGAN",),
     config=SrganConfig,
     quick={"num_epochs": 2, "classifier_epochs": 2},
-    implements=("dllab.models.srgan.SRGenerator", "dllab.engine.gan.SuperResolutionTask"),
     headline=("bicubic_psnr", "srresnet_psnr", "srgan_psnr"),
 )
 def srgan(cfg: SrganConfig, run: Run) -> dict[str, float]:

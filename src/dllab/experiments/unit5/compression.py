@@ -85,10 +85,6 @@ def _pca_started_ae(cfg: CompressionConfig, run: Run, ds, k: int, pca: PCA):
         "conv_epochs": 10,
     },
     tour_seconds=17,
-    implements=(
-        "dllab.models.autoencoder.DenseAutoencoder",
-        "dllab.models.autoencoder.ConvAutoencoder",
-    ),
     headline=("pca_mse_k2", "ae_mse_k2"),
     claims=(
         Claim(
@@ -211,7 +207,6 @@ class SparseConfig:
     topics=("sparse autoencoder",),
     config=SparseConfig,
     quick={"num_epochs": 4},
-    implements=("dllab.engine.autoencoding.Sparse", "dllab.engine.autoencoding.sparsity_kl"),
     headline=("fraction_active_plain", "fraction_active_kl"),
 )
 def sparse_ae(cfg: SparseConfig, run: Run) -> dict[str, float]:
@@ -271,7 +266,6 @@ class ConvAEConfig:
     topics=("convolutional autoencoder", "autoencoder"),
     config=ConvAEConfig,
     quick={"num_epochs": 3, "lr": 3e-3},
-    implements=("dllab.models.autoencoder.ConvAutoencoder",),
     headline=("dense_test_mse", "conv_test_mse"),
 )
 def conv_ae(cfg: ConvAEConfig, run: Run) -> dict[str, float]:

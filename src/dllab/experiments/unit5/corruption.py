@@ -43,7 +43,6 @@ class DenoisingConfig:
     quick={"num_epochs": 4, "test_levels": (0.5,), "lr": 3e-3},
     tour={"num_epochs": 25, "test_levels": (0.1, 0.2, 0.3, 0.5)},
     tour_seconds=7,
-    implements=("dllab.engine.autoencoding.Denoising", "dllab.engine.autoencoding.corrupt"),
     headline=("psnr_noisy_gaussian_50", "psnr_denoised_gaussian_50"),
     claims=(
         Claim(
@@ -130,7 +129,6 @@ class AnomalyConfig:
     topics=("autoencoder", "compression and reconstruction"),
     config=AnomalyConfig,
     quick={"num_epochs": 6, "lr": 3e-3},
-    implements=("dllab.metrics.roc_auc",),
     headline="roc_auc",
 )
 def anomaly_detection(cfg: AnomalyConfig, run: Run) -> dict[str, float]:
@@ -196,7 +194,6 @@ class InpaintingConfig:
     topics=("convolutional autoencoder", "denoising autoencoder"),
     config=InpaintingConfig,
     quick={"num_epochs": 4, "copies": 1, "lr": 3e-3},
-    implements=("dllab.experiments.unit5.corruption.erase_squares",),
     headline=("masked_mse_mean_fill", "masked_mse"),
 )
 def inpainting(cfg: InpaintingConfig, run: Run) -> dict[str, float]:

@@ -89,10 +89,6 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     quick={"num_epochs": 3},
     tour={"num_epochs": 25},
     tour_seconds=5,
-    implements=(
-        "dllab.models.hybrid.AdversarialAutoencoder",
-        "dllab.engine.autoencoding.AdversarialAutoencoding",
-    ),
     headline="linear_probe_accuracy",
     claims=(
         Claim(
@@ -126,7 +122,6 @@ class BiGANConfig(AdversarialConfig):
     topics=("BiGAN/ALI",),
     config=BiGANConfig,
     quick={"num_epochs": 3},
-    implements=("dllab.models.hybrid.BiGAN", "dllab.engine.autoencoding.BidirectionalGAN"),
     headline="linear_probe_accuracy",
 )
 def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
@@ -143,7 +138,6 @@ def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     topics=("BiGAN/ALI",),
     config=BiGANConfig,
     quick={"num_epochs": 3},
-    implements=("dllab.models.hybrid.BiGAN",),
     headline="linear_probe_accuracy",
 )
 def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
@@ -159,7 +153,6 @@ def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     topics=("VAE-GAN", "variational autoencoder"),
     config=AdversarialConfig,
     quick={"num_epochs": 3},
-    implements=("dllab.models.hybrid.VAEGAN", "dllab.engine.autoencoding.VAEGANTask"),
     headline="linear_probe_accuracy",
 )
 def vae_gan(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
@@ -192,7 +185,6 @@ class AEvsGANConfig:
     quick={"num_epochs": 3, "gan_epochs": 3, "num_samples": 200, "classifier_epochs": 2},
     tour={"num_epochs": 35, "gan_epochs": 120, "classifier_epochs": 10, "num_samples": 500},
     tour_seconds=39,
-    implements=("dllab.experiments.unit5.hybrids.ae_vs_gan",),
     headline=("classifier_fid_vae", "classifier_fid_vaegan"),
     claims=(
         Claim(

@@ -36,7 +36,6 @@ class VAEConfig:
     quick={"num_epochs": 5, "lr": 3e-3},
     tour={"num_epochs": 30},
     tour_seconds=4,
-    implements=("dllab.models.vae.VAE", "dllab.engine.autoencoding.ELBO"),
     headline="test_elbo",
     claims=(
         Claim(
