@@ -81,8 +81,8 @@ def build_parser() -> ArgumentParser:
     run.add_argument(
         "--channels-last",
         action=argparse.BooleanOptionalAction,
-        help="NHWC memory layout for image convolutions (default: on for CNNs on the CPU, where "
-        "it trains classifiers 1.1-1.7x faster; --no-channels-last keeps NCHW)",
+        help="NHWC memory layout for image convolutions (default: on for CNNs on the CPU, the "
+        "layout oneDNN's convolutions prefer; --no-channels-last keeps NCHW)",
     )
     run.add_argument(
         "--checkpoint-interval",
@@ -234,9 +234,9 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         metavar="N",
-        help="CPU threads for torch (default: one, as in the Python API, see "
-        "dllab.engine.speed.set_threads: the syllabus' models are small; 2 train CNNs 1.5x "
-        "faster on idle cores, but beside another busy program they were 2-25x slower)",
+        help="CPU threads for torch (default: one, as in the Python API: the syllabus' models "
+        "are small; more threads help a little on idle cores and hurt a lot beside another busy "
+        "program, see dllab.engine.speed.set_threads)",
     )
 
 

@@ -2,9 +2,8 @@
 
 SGD is full-batch, mini-batch or per-sample depending only on the batch size given to `fit`.
 SGD and Adam(W) by name use torch's fused kernels (one kernel for all parameters instead of a
-Python loop over them) on the CPU and CUDA: the same update rule, and whole training steps
-1.4x faster for the digits MLP, 1.04x for the CIFAR CNN and the LSTM (measured side by side,
-one thread; part of the "defaults" table of bench/bench_engine.py).
+Python loop over them) on the CPU and CUDA: the same update rule in fewer passes over the
+weights (`python -m bench engine` measures the gain, its "defaults" table).
 """
 
 import math

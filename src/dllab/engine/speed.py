@@ -31,11 +31,11 @@ class Threads:
 def set_threads(n: int) -> None:
     """torch's intra-op CPU threads, for the CLI's `--threads` and the Python API alike.
 
-    The syllabus' models are small: a second thread gains them 1.5x at most on an idle 2-core
-    machine and costs 2-25x when another program keeps a core busy, because OpenMP's threads
-    spin while they wait for each other at every operation (bench/bench_engine.py, "threads" and
-    "wait policy": sleeping threads, OMP_WAIT_POLICY=PASSIVE, cut that cost to 1.6x but lose the
-    idle gain), hence DEFAULT_THREADS = 1.
+    The syllabus' models are small: a second thread gains them little on an idle machine and
+    costs them many times over when another program keeps a core busy, because OpenMP's threads
+    spin while they wait for each other at every operation; sleeping threads
+    (OMP_WAIT_POLICY=PASSIVE) cut that cost but lose the idle gain. Hence DEFAULT_THREADS = 1
+    (`python -m bench engine`, its "threads" and "wait policy" tables, measures both).
 
     Raises:
         ConfigError: for a count below 1 or above MAX_THREADS.

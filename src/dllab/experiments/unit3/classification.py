@@ -47,7 +47,7 @@ class Mnist1dGruConfig:
     num_hiddens: int = param(192, ge=1)  # GRU hidden units
     patch: int = param(1, ge=1)  # values read per step (divides 40): T = 40 / patch steps
     bidirectional: bool = False  # read the signal both ways
-    num_epochs: int = param(20, ge=1)  # passes over the 4000 training signals (30: 0.984, 1.5x)
+    num_epochs: int = param(20, ge=1)  # passes over the 4000 training signals
     batch_size: int = param(32, ge=1)  # signals per step
     lr: float = param(4e-3, gt=0)  # AdamW peak learning rate (one-cycle schedule)
     max_shift: int = param(4, ge=0)  # augmentation: random roll by up to this many values
