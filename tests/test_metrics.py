@@ -10,6 +10,7 @@ from dllab import data
 from dllab.data import mixture_modes
 from dllab.metrics import (
     class_histogram_entropy,
+    class_precision_recall,
     feature_frechet_distance,
     frechet_distance,
     mode_coverage,
@@ -77,6 +78,25 @@ def test_precision_recall_separate_quality_from_coverage():
     assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3
     far = precision_recall(real, torch.randn(300, 2, generator=g) + 20)
     assert far == {"precision": 0.0, "recall": 0.0}
+
+
+def test_class_precision_recall_sees_collapse_inside_each_class_that_the_pooled_one_misses():
+    """Ten well-separated classes; the fake set draws every class (full class accuracy) but each
+    as one blob: pooled over classes the blobs still span the classes, within each the recall
+    falls."""
+    g = torch.Generator().manual_seed(0)
+    centres = 10 * torch.randn(10, 2, generator=g)
+    labels = torch.arange(400) % 10
+    real = centres[labels] + torch.randn(400, 2, generator=g)
+    varied = class_precision_recall(
+        real, labels, centres[labels] + torch.randn(400, 2, generator=g), labels
+    )
+    assert varied["precision"] > 0.8 and varied["recall"] > 0.8
+    blobs = centres[labels] + 0.02 * torch.randn(400, 2, generator=g)
+    collapsed = class_precision_recall(real, labels, blobs, labels)
+    assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3
+    wrong_class = class_precision_recall(real, labels, blobs, (labels + 1) % 10)
+    assert wrong_class["precision"] < 0.1
 
 
 def test_entropy_of_a_uniform_histogram_is_log_k():

@@ -64,6 +64,10 @@ def test_cgan_digits_scores_generated_digits_beside_real_ones(quick_runs):
     assert metrics["real_classifier_fid"] < metrics["classifier_fid"]  # untrained G: far worse
     assert 0 <= metrics["class_entropy"] <= metrics["max_class_entropy"]
     assert (folder / "figures" / "class-accuracy.png").is_file()
+    # precision and recall, pooled and within each class, beside the real digits' own
+    for name in ("precision", "recall", "within_class_precision", "within_class_recall"):
+        assert 0 <= metrics[name] <= 1
+        assert metrics[f"real_{name}"] > 0.5  # real training digits sit among real test ones
 
 
 def test_generative_vs_discriminative_errors_fall_with_more_data(quick_runs):
@@ -76,6 +80,7 @@ def test_generative_vs_discriminative_errors_fall_with_more_data(quick_runs):
 def test_lapgan_and_srgan_report_their_scores(quick_runs):
     _, lap = quick_runs("lapgan")
     assert lap["classifier_fid"] > lap["real_classifier_fid"] >= 0
+    assert 0 <= lap["recall"] <= 1 and lap["real_recall"] > 0.5
     _, sr = quick_runs("srgan")
     assert 5 < sr["bicubic_psnr"] < 30
     assert {"srresnet_psnr", "srgan_psnr", "srgan_classifier_accuracy"} <= set(sr)

@@ -64,6 +64,8 @@ def test_hybrid_codes_are_probed(metrics, name):
     assert 0.1 < m["linear_probe_accuracy"] <= 1
     assert m["linear_probe_accuracy_pixels"] > 0.9
     assert 0 < m["test_recon_mse"] < 0.2
+    assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1  # prior samples, scored
+    assert m["real_recall"] > 0.5
 
 
 def test_ae_vs_gan_table_has_fid_for_every_model_and_recon_for_encoders(metrics):
@@ -71,6 +73,8 @@ def test_ae_vs_gan_table_has_fid_for_every_model_and_recon_for_encoders(metrics)
     for key in ("ae", "vae", "gan", "vaegan"):
         assert m[f"classifier_fid_{key}"] > m["real_classifier_fid"] > 0
         assert 0 <= m[f"diversity_{key}"] < 2
+        assert 0 <= m[f"precision_{key}"] <= 1 and 0 <= m[f"recall_{key}"] <= 1
+    assert m["real_precision"] > 0.5 and m["real_recall"] > 0.5
     assert {k for k in m if k.startswith("recon_mse_")} == {
         "recon_mse_ae",
         "recon_mse_vae",

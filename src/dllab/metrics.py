@@ -83,6 +83,19 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict
     return {"precision": precision.item(), "recall": recall.item()}
 
 
+def class_precision_recall(
+    real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
+) -> dict[str, float]:
+    """`precision_recall` within each class of `real_labels` (N,), on equal numbers of real
+    (N, D) and fake (M, D) features per class, averaged over the classes."""
+    scores = []
+    for c in real_labels.unique():
+        ours, theirs = real[real_labels == c], fake[fake_labels == c]
+        n = min(len(ours), len(theirs))
+        scores.append(precision_recall(ours[:n], theirs[:n]))
+    return {name: float(np.mean([s[name] for s in scores])) for name in ("precision", "recall")}
+
+
 def sample_diversity(samples: torch.Tensor, real: torch.Tensor) -> float:
     """Mean pairwise distance between samples (N, ...) over the same for real data (M, ...):
     about 1 when generated samples differ from one another as much as real ones do, near 0 when

@@ -1,6 +1,7 @@
 """Pieces that several experiments compose: train a classifier, decision-boundary grids,
 confusion matrices and their figure, and the classifier whose features score generated images."""
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +11,11 @@ from torch import nn
 from dllab.data import Dataset
 from dllab.engine import Trainer
 from dllab.experiments.runner import Run
+from dllab.metrics import (
+    class_histogram_entropy,
+    feature_frechet_distance,
+    precision_recall,
+)
 from dllab.report import plots
 
 
@@ -57,6 +63,29 @@ def classifier_features(classifier: nn.Module, X: torch.Tensor) -> tuple[torch.T
     """A `CNN`'s penultimate features (N, F) and predicted classes (N,) for images X (N, ...)."""
     h = torch.cat([classifier.pool(classifier.features(x)) for x in X.split(1024)])  # (N, F)
     return h, classifier.fc(h).argmax(1)
+
+
+def image_scores(classifier, real_test, fake, real_train) -> dict[str, float]:
+    """Generated images (N, C, H, W) scored against the real test images in the classifier's
+    feature space, each beside the real training images' own score (what a generator that draws
+    new real digits would get): classifier FID; improved precision and recall (Kynkäänniemi et
+    al., 2019): precision, the share of samples that land among real ones (quality), recall, the
+    share of real images near some sample (variety: mode collapse lowers it); and the entropy
+    of the predicted-class histogram (log 10 when every class is drawn equally)."""
+    h_test, _ = classifier_features(classifier, real_test)
+    h_fake, predicted = classifier_features(classifier, fake)
+    h_train, _ = classifier_features(classifier, real_train)
+    n = min(len(h_test), len(h_fake), len(h_train))  # k-NN balls: equal sets, (n, n) distances
+    real = precision_recall(h_test[:n], h_train[:n])
+    return {
+        "classifier_fid": feature_frechet_distance(h_fake, h_test),
+        "real_classifier_fid": feature_frechet_distance(h_train, h_test),
+        **precision_recall(h_test[:n], h_fake[:n]),
+        "real_precision": real["precision"],
+        "real_recall": real["recall"],
+        "class_entropy": class_histogram_entropy(predicted, 10),
+        "max_class_entropy": math.log(10),
+    }
 
 
 def grid_over(X: torch.Tensor, resolution: int = 150, margin: float = 0.5):

@@ -10,10 +10,9 @@ from dllab import data
 from dllab.config import param
 from dllab.engine import GAN, GANTask
 from dllab.engine.gan import SuperResolutionTask
-from dllab.experiments.common import classifier_features, scoring_classifier
+from dllab.experiments.common import classifier_features, image_scores, scoring_classifier
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run
-from dllab.experiments.unit4.images import image_scores
 from dllab.metrics import (
     psnr,
 )

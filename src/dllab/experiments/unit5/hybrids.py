@@ -16,7 +16,7 @@ from dllab.engine.autoencoding import (
     VAEGANTask,
 )
 from dllab.engine.gan import GAN, GANTask, set_adam_betas
-from dllab.experiments.common import classifier_features, scoring_classifier
+from dllab.experiments.common import image_scores, scoring_classifier
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.experiments.unit5.shared import (
@@ -24,7 +24,7 @@ from dllab.experiments.unit5.shared import (
     fit_autoencoder,
     load_ae_data,
 )
-from dllab.metrics import feature_frechet_distance, linear_probe_accuracy, sample_diversity
+from dllab.metrics import linear_probe_accuracy, sample_diversity
 from dllab.report import plots
 
 
@@ -34,6 +34,8 @@ class AdversarialConfig:
     num_epochs: int = param(100, ge=1)  # passes over the training digits
     lr: float = param(1e-3, gt=0)  # Adam for both networks
     adversarial_weight: float = param(0.3, ge=0)  # of the adversarial term (AAE, VAE-GAN)
+    num_samples: int = param(500, ge=20)  # digits decoded from the prior and scored
+    classifier_epochs: int = param(20, ge=1)  # the digits CNN whose features score them
 
 
 _NAMES = {"aae": "Adversarial autoencoder", "bigan": "BiGAN", "ali": "ALI", "vae-gan": "VAE-GAN"}
@@ -52,12 +54,12 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     with torch.no_grad():
         encode = model.encode if model_name != "ali_digits" else lambda x: model.encode(x, False)
         codes_train, codes_test = encode(X_train), encode(X_test)  # (N, k)
-        samples = model.decode(torch.randn(30, cfg.latent_dim, generator=generator))
+        samples = model.decode(torch.randn(cfg.num_samples, cfg.latent_dim, generator=generator))
         recon = model.decode(codes_test)
     probe = linear_probe_accuracy(codes_train, y_train, codes_test, y_test)
     pixels = linear_probe_accuracy(X_train.flatten(1), y_train, X_test.flatten(1), y_test)
     plots.image_grid(
-        torch.cat([samples, X_test[:10], recon[:10]]).numpy(),
+        torch.cat([samples[:30], X_test[:10], recon[:10]]).numpy(),
         run.figure("samples_and_reconstructions"),
         f"{_NAMES.get(key, key)}: digits decoded from the prior z ~ N(0, I) (rows 1-3); test "
         "digits x and their reconstructions G(E(x))",
@@ -71,7 +73,9 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
         f"{_NAMES.get(key, key)}: the first two code coordinates of test digits, coloured by "
         "class (the prior: N(0, I))",
     )
+    classifier, _ = scoring_classifier(run, ds, cfg.classifier_epochs)
     return {
+        **image_scores(classifier, X_test, samples, X_train),
         "linear_probe_accuracy": probe,
         "linear_probe_accuracy_pixels": pixels,
         "test_recon_mse": F.mse_loss(recon, X_test).item(),
@@ -86,8 +90,8 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
     title="Adversarial autoencoder: a discriminator matches the codes to N(0, I)",
     topics=("adversarial autoencoder",),
     config=AdversarialConfig,
-    quick={"num_epochs": 3},
-    tour={"num_epochs": 25},
+    quick={"num_epochs": 3, "num_samples": 100, "classifier_epochs": 1},
+    tour={"num_epochs": 25, "classifier_epochs": 10},
     tour_seconds=5,
     headline="linear_probe_accuracy",
     claims=(
@@ -121,7 +125,7 @@ class BiGANConfig(AdversarialConfig):
     title="BiGAN: a GAN that also learns the inverse mapping E(x)",
     topics=("BiGAN/ALI",),
     config=BiGANConfig,
-    quick={"num_epochs": 3},
+    quick={"num_epochs": 3, "num_samples": 100, "classifier_epochs": 1},
     headline="linear_probe_accuracy",
 )
 def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
@@ -137,7 +141,7 @@ def bigan(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     title="ALI: adversarially learned inference with a Gaussian encoder",
     topics=("BiGAN/ALI",),
     config=BiGANConfig,
-    quick={"num_epochs": 3},
+    quick={"num_epochs": 3, "num_samples": 100, "classifier_epochs": 1},
     headline="linear_probe_accuracy",
 )
 def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
@@ -152,7 +156,7 @@ def ali(cfg: BiGANConfig, run: Run) -> dict[str, float]:
     title="VAE-GAN: reconstruction measured in a discriminator's features",
     topics=("VAE-GAN", "variational autoencoder"),
     config=AdversarialConfig,
-    quick={"num_epochs": 3},
+    quick={"num_epochs": 3, "num_samples": 100, "classifier_epochs": 1},
     headline="linear_probe_accuracy",
 )
 def vae_gan(cfg: AdversarialConfig, run: Run) -> dict[str, float]:
@@ -172,8 +176,8 @@ class AEvsGANConfig:
     gan_epochs: int = param(300, ge=1)  # epochs of the GAN, which learns slower
     gan_lr: float = param(1e-3, gt=0)  # Adam learning rate of the GAN (β1 = 0.5)
     label_smoothing: float = param(0.1, ge=0, lt=1)  # the GAN's one-sided: real targets 1 - s
-    num_samples: int = param(1000, ge=20)  # generated digits scored by classifier FID
-    classifier_epochs: int = param(20, ge=1)  # the digits CNN whose features FID uses
+    num_samples: int = param(1000, ge=20)  # generated digits scored (FID, precision, recall)
+    classifier_epochs: int = param(20, ge=1)  # the digits CNN whose features score them
 
 
 @experiment(
@@ -246,17 +250,12 @@ def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
         recon["VAE-GAN"] = vaegan.decode(vaegan.encode(X_test))
 
     classifier, _ = scoring_classifier(run, ds, cfg.classifier_epochs)
-    h_test = classifier_features(classifier, X_test)[0]
-    metrics = {
-        "real_classifier_fid": feature_frechet_distance(
-            classifier_features(classifier, X_train)[0], h_test
-        )
-    }
+    metrics = {}
     for name, X in samples.items():
         key = name.lower().replace("-", "")
-        metrics[f"classifier_fid_{key}"] = feature_frechet_distance(
-            classifier_features(classifier, X)[0], h_test
-        )
+        scores = image_scores(classifier, X_test, X, X_train)
+        shared = {k: v for k, v in scores.items() if k.startswith(("real_", "max_"))}
+        metrics |= shared | {f"{k}_{key}": v for k, v in scores.items() if k not in shared}
         metrics[f"diversity_{key}"] = sample_diversity(X, X_test)
         if name in recon:
             metrics[f"recon_mse_{key}"] = F.mse_loss(recon[name], X_test).item()
@@ -273,6 +272,20 @@ def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
         "Classifier FID of each model's samples against the test digits (lower is better)",
         "classifier FID",
         reference=(metrics["real_classifier_fid"], "real training digits"),
+    )
+    keys = {name: name.lower().replace("-", "") for name in samples}
+    plots.grouped_bars(
+        {
+            name: [metrics[f"precision_{key}"], metrics[f"recall_{key}"]]
+            for name, key in keys.items()
+        }
+        | {"real training digits": [metrics["real_precision"], metrics["real_recall"]]},
+        ["precision:\nlooks real", "recall:\nvariety covered"],
+        run.figure("precision_recall"),
+        "Precision and recall of each model's samples in the classifier's features "
+        "(Kynkäänniemi et al. 2019)",
+        "fraction",
+        published=("real training digits",),
     )
     plots.bars(
         {name: metrics[f"recon_mse_{name.lower().replace('-', '')}"] for name in recon},

@@ -125,7 +125,7 @@ def _category_axis(ax: Axes, names: list[str]) -> None:
     ax.set_xticks(np.arange(len(names)), names)
     width_in = ax.get_position().width * ax.figure.get_figwidth()
     room = 9 * width_in / max(len(names), 1)  # characters of 10 points that fit in a slot
-    if max(map(len, names), default=0) > room:
+    if max((len(line) for name in names for line in name.split("\n")), default=0) > room:
         ax.tick_params(axis="x", labelrotation=30)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
