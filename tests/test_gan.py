@@ -36,6 +36,21 @@ def gan_trainer(task=None, seed=0, **kwargs):
     return Trainer(make_gan(seed), loss=task or GANTask(), lr=1e-3, quiet=True, seed=seed, **kwargs)
 
 
+def test_pacgan_networks_have_the_papers_shapes_and_maxout_takes_the_largest_piece():
+    G = create_model("pacgan_generator_2d")
+    D = create_model("pacgan_discriminator_2d", pack=3)
+    assert G(torch.randn(5, 2)).shape == (5, 2) and D(torch.randn(5, 6)).shape == (5, 1)
+    hidden = [m for m in G.modules() if isinstance(m, torch.nn.Linear)][:-1]
+    assert [m.out_features for m in hidden] == [400] * 4 and all(m.bias is None for m in hidden)
+    maxout = D[0]
+    assert maxout.linear.out_features == 200 * 5
+    x = torch.randn(4, 6)
+    pieces = maxout.linear(x).reshape(4, 200, 5)
+    assert torch.equal(maxout(x), pieces.max(dim=2).values)
+    weights = torch.cat([m.weight.flatten() for m in D.modules() if isinstance(m, torch.nn.Linear)])
+    assert abs(weights.std().item() - 0.02) < 0.002  # N(0, 0.02) as PacGAN's code
+
+
 def test_generator_losses_are_the_formulas():
     logits = torch.tensor([-2.0, 0.0, 3.0])
     d = torch.sigmoid(logits)

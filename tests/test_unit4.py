@@ -53,6 +53,13 @@ def test_gan_2d_takes_the_dataset_and_method_from_the_command_line(tmp_path):
     }
 
 
+def test_gan_2d_runs_pacgans_published_setup_on_its_own_ring(quick_runs):
+    folder, metrics = quick_runs("gan-2d", "setup=pacgan", "compare=false")
+    assert metrics["num_modes"] == 8
+    assert metrics["fraction_of_paper_budget"] == 6 * 1024 / (400 * 100_000)  # quick: 6 x 1,024
+    assert json.loads((folder / "config.json").read_text())["config"]["setup"] == "pacgan"
+
+
 def test_unit4_experiments_cover_every_unit4_topic():
     covered = {t for e in list_experiments(unit=4) for t in e.topics}
     assert covered == set(TOPICS[4])

@@ -11,7 +11,8 @@ from dllab.data.base import split_off
 from dllab.errors import ConfigError, DataError
 
 EXPECTED = {
-    "xor", "xnor", "and", "or", "circles", "moons", "spirals", "blobs", "ring8", "grid25",
+    "xor", "xnor", "and", "or", "circles", "moons", "spirals", "blobs", "ring8", "ring8_unit",
+    "grid25",
     "digits", "mnist1d", "mnist", "fashion_mnist", "cifar10", "adding", "copy", "parity",
     "mackey_glass", "chars", "python_tags", "imdb",
 }  # fmt: skip

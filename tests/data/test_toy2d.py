@@ -13,7 +13,7 @@ TABLES = {
     "and": lambda a, b: a & b,
     "or": lambda a, b: a | b,
 }
-SAMPLED = ["circles", "moons", "spirals", "blobs", "ring8", "grid25"]
+SAMPLED = ["circles", "moons", "spirals", "blobs", "ring8", "ring8_unit", "grid25"]
 
 
 @pytest.mark.parametrize("name", list(TABLES))
@@ -58,7 +58,9 @@ def test_test_set_does_not_depend_on_training_size(name):
     assert torch.equal(load(name, n=100).test[0], load(name, n=200).test[0])
 
 
-@pytest.mark.parametrize("name, k, std", [("ring8", 8, 0.02), ("grid25", 25, 0.05)])
+@pytest.mark.parametrize(
+    "name, k, std", [("ring8", 8, 0.02), ("ring8_unit", 8, 0.01), ("grid25", 25, 0.05)]
+)
 def test_mixtures_sit_on_their_modes(name, k, std):
     centres, got_std = mixture_modes(name)
     assert centres.shape == (k, 2) and got_std == std
@@ -72,6 +74,8 @@ def test_mixtures_sit_on_their_modes(name, k, std):
 def test_mode_geometry():
     ring, _ = mixture_modes("ring8")
     np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 2.0)
+    unit, _ = mixture_modes("ring8_unit")  # PacGAN's ring: the same at half the scale
+    np.testing.assert_allclose(unit, ring / 2)
     grid, _ = mixture_modes("grid25")
     assert sorted(set(grid[:, 0])) == [-4, -2, 0, 2, 4] and len({tuple(p) for p in grid}) == 25
     with pytest.raises(ConfigError, match="unknown mixture"):

@@ -2,7 +2,8 @@
 
 `ring8` and `grid25` are the mode-collapse benchmarks of VEEGAN (Srivastava et al., 2017, §5.1)
 and PacGAN (Lin et al., 2018, §5): 8 Gaussians of std 0.02 on a circle of radius 2, and 25
-Gaussians of std 0.05 on the grid {-4, -2, 0, 2, 4}². The class of a point is its mode index;
+Gaussians of std 0.05 on the grid {-4, -2, 0, 2, 4}²; PacGAN's own ring, `ring8_unit`, is the
+first at half the scale (std 0.01, radius 1). The class of a point is its mode index;
 `mixture_modes` gives the centres and std for mode-coverage metrics.
 """
 
@@ -32,7 +33,11 @@ def _grid25() -> np.ndarray:
     return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(25, 2)  # (25, 2)
 
 
-MIXTURES = {"ring8": (_ring8, 0.02), "grid25": (_grid25, 0.05)}
+MIXTURES = {
+    "ring8": (_ring8, 0.02),
+    "ring8_unit": (lambda: _ring8() / 2, 0.01),
+    "grid25": (_grid25, 0.05),
+}
 
 
 def mixture_modes(name: str) -> tuple[np.ndarray, float]:
@@ -165,6 +170,14 @@ def ring8(n: int = 10_000, n_val: int = 0, n_test: int = 2_000, seed: int = 0) -
     """8 Gaussians (std 0.02) on a circle of radius 2 (VEEGAN §5.1, PacGAN §5)."""
     centres, std = mixture_modes("ring8")
     return _gaussian_mixture("ring8", centres, std, (n, n_val, n_test), seed)
+
+
+@register_dataset("ring8_unit")
+def ring8_unit(n: int = 10_000, n_val: int = 0, n_test: int = 2_000, seed: int = 0) -> Dataset:
+    """8 Gaussians (std 0.01) on the unit circle: PacGAN's ring (Lin et al., 2018, §5; its code's
+    config), VEEGAN's ring at half the scale."""
+    centres, std = mixture_modes("ring8_unit")
+    return _gaussian_mixture("ring8_unit", centres, std, (n, n_val, n_test), seed)
 
 
 @register_dataset("grid25")

@@ -78,6 +78,52 @@ def gan_discriminator_2d(pack: int = 1, num_hiddens: int = 128, num_layers: int 
     return MLPDiscriminator(2 * pack, num_hiddens, num_layers)
 
 
+class Maxout(nn.Module):
+    """x (B, in) -> the largest of `pieces` linear maps per unit (B, out) (Goodfellow et al.,
+    2013): a learnt piecewise-linear activation, the discriminators' in ALI and PacGAN."""
+
+    def __init__(self, fan_in: int, fan_out: int, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = nn.Linear(fan_in, fan_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(1, (-1, self.pieces)).amax(dim=2)  # (B, out)
+
+
+def _normal_init_(model: nn.Module, std: float = 0.02) -> nn.Module:
+    """Weights N(0, std²) and zero biases, as PacGAN's code initialises both networks."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+@register_model(input_shape=(2,))
+def pacgan_generator_2d(latent_dim: int = 2, num_hiddens: int = 400, num_layers: int = 4):
+    """PacGAN's 2-D generator (Lin et al., 2018, code fjxmlzn/PacGAN): `num_layers` hidden
+    layers of batch norm and ReLU, without biases (batch norm has its own shift), then a linear
+    output. z (B, latent_dim) -> points (B, 2)."""
+    layers: list[nn.Module] = []
+    for fan_in in [latent_dim] + [num_hiddens] * (num_layers - 1):
+        layers += [nn.Linear(fan_in, num_hiddens, bias=False), nn.BatchNorm1d(num_hiddens)]
+        layers.append(nn.ReLU())
+    return _normal_init_(nn.Sequential(*layers, nn.Linear(num_hiddens, 2)))
+
+
+@register_model(input_shape=(2,))
+def pacgan_discriminator_2d(
+    pack: int = 1, num_hiddens: int = 200, num_layers: int = 3, pieces: int = 5
+):
+    """PacGAN's 2-D discriminator: `num_layers` maxout layers of `pieces` pieces, then a
+    linear logit. A pack of m points (B, 2m) -> (B, 1)."""
+    sizes = [2 * pack] + [num_hiddens] * num_layers
+    layers = [Maxout(a, b, pieces) for a, b in zip(sizes, sizes[1:])]
+    return _normal_init_(nn.Sequential(*layers, nn.Linear(num_hiddens, 1)))
+
+
 @register_model(input_shape=(32,))
 def gan_generator_digits(
     latent_dim: int = 32, num_classes: int = 0, num_hiddens: int = 256, num_layers: int = 2

@@ -11,6 +11,7 @@ from dllab import data
 from dllab.config import param
 from dllab.data import mixture_modes
 from dllab.engine import GAN, GANTask, SampleSnapshots
+from dllab.engine.gan import GAN_BETAS
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
@@ -35,6 +36,37 @@ METHOD_NAMES = {  # as the figures name them
 }
 
 
+@dataclass(frozen=True)
+class Setup:
+    """The networks, optimiser and batches of one 2-D mode-collapse study."""
+
+    generator: str  # registered model names
+    discriminator: str
+    lr: float | None  # Adam's learning rate and (β1, β2); None: the config's lr
+    betas: tuple[float, float]
+    batch_size: int | None  # None: the config's batch_size
+    ring: str  # the data set its ring of 8 Gaussians is
+    paper_samples: int | None = None  # discriminator inputs the paper trained on
+
+
+SETUPS = {
+    "dllab": Setup("gan_generator_2d", "gan_discriminator_2d", None, GAN_BETAS, None, "ring8"),
+    # Lin et al. (2018), code fjxmlzn/PacGAN, synthetic_data_experiments/*/config.py: G four
+    # hidden layers of 400 (batch norm, ReLU), D three maxout layers of 200 (5 pieces), N(0, 0.02)
+    # initial weights, Adam 1e-4 with β1 = 0.8, batches of 100, 400 epochs of 100,000 samples;
+    # its ring has std 0.01 on the unit circle. Table 1 reports 10 trials of this.
+    "pacgan": Setup(
+        "pacgan_generator_2d",
+        "pacgan_discriminator_2d",
+        1e-4,
+        (0.8, 0.999),
+        100,
+        "ring8_unit",
+        400 * 100_000,
+    ),
+}
+
+
 @dataclass
 class MixtureData:
     name: Literal["ring8", "grid25"] = "ring8"  # ring of 8 or grid of 25 Gaussians (VEEGAN §5.1)
@@ -44,6 +76,8 @@ class MixtureData:
 @dataclass
 class Gan2dConfig:
     data: MixtureData = field(default_factory=MixtureData)
+    setup: Literal["dllab", "pacgan"] = "dllab"  # networks, optimiser and batches: ours, or
+    # PacGAN's (Lin et al. 2018: replaces lr, batch_size, num_hiddens, num_layers, ema_decay)
     method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "pacgan"  # reported
     compare: bool = True  # also train the other methods, for the figures and the table
     num_epochs: int = param(35, ge=1)  # passes over the n training inputs (782 steps each)
@@ -81,17 +115,20 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     """
     loss, packed = GAN_2D_METHODS[method]
     pack = cfg.pack if packed else 1
-    size = {"num_hiddens": cfg.num_hiddens, "num_layers": cfg.num_layers}
-    G = run.model(f"{method}-G", "gan_generator_2d", latent_dim=cfg.latent_dim, **size)
-    D = run.model(f"{method}-D", "gan_discriminator_2d", pack=pack, **size)
+    setup = SETUPS[cfg.setup]
+    ours = cfg.setup == "dllab"
+    size = {"num_hiddens": cfg.num_hiddens, "num_layers": cfg.num_layers} if ours else {}
+    G = run.model(f"{method}-G", setup.generator, latent_dim=cfg.latent_dim, **size)
+    D = run.model(f"{method}-D", setup.discriminator, pack=pack, **size)
     model = GAN(G, D, cfg.latent_dim)
     n_critic = cfg.n_critic if loss == "wgan_gp" else 1
-    task = GANTask(loss, n_critic=n_critic, pack=pack, ema_decay=cfg.ema_decay)
+    ema_decay = cfg.ema_decay if ours else 0.0
+    task = GANTask(loss, n_critic=n_critic, pack=pack, ema_decay=ema_decay, betas=setup.betas)
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
-    trainer = run.trainer(method, model, loss=task, lr=cfg.lr, callbacks=[snapshots])
-    run.fit(
-        trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=pack * cfg.batch_size
-    )
+    lr = setup.lr or cfg.lr
+    trainer = run.trainer(method, model, loss=task, lr=lr, callbacks=[snapshots])
+    batch_size = pack * (setup.batch_size or cfg.batch_size)
+    run.fit(trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=batch_size)
     return snapshots
 
 
@@ -140,8 +177,9 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     weights' moving average). A mode is captured when at least one of 2,500 generated samples
     lies within 3 standard deviations of it; the fraction of samples that do is the
     high-quality fraction (VEEGAN and PacGAN tables)."""
-    X = data.load(cfg.data.name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
-    centres, std = mixture_modes(cfg.data.name)
+    name = _data_name(cfg)
+    X = data.load(name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
+    centres, std = mixture_modes(name)
     z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the fixed noise batch of every method
     methods = list(GAN_2D_METHODS) if cfg.compare else [cfg.method]
     metrics, panels, frames, counts = {}, [], [], {}
@@ -164,11 +202,14 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
             key=method,
         )
     epochs = snapshots.epochs
-    steps = cfg.data.n // cfg.batch_size * cfg.num_epochs
+    setup = SETUPS[cfg.setup]
+    steps = cfg.data.n // (setup.batch_size or cfg.batch_size) * cfg.num_epochs
+    if setup.paper_samples:  # a published setup's budget, scaled to this machine
+        metrics["fraction_of_paper_budget"] = cfg.num_epochs * cfg.data.n / setup.paper_samples
     plots.scatter_panels(
         [{"points": X[: cfg.num_samples].numpy(), "title": "real samples"}, *panels],
         run.figure("samples-final"),
-        f"{_mixture_name(cfg.data.name)}: the real samples and each GAN's after "
+        f"{_mixture_name(name)}: the real samples and each GAN's after "
         f"{cfg.num_epochs} epochs ({steps} discriminator steps)",
         xlabel="$x_1$",
         ylabel="$x_2$",
@@ -177,7 +218,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     plots.lines(
         counts,
         run.figure("modes-over-training"),
-        f"Modes captured over training ({_mixture_name(cfg.data.name)}): a collapsing GAN "
+        f"Modes captured over training ({_mixture_name(name)}): a collapsing GAN "
         "loses modes or hops between them",
         "epoch",
         "modes captured (of the 2,500 fixed-noise samples)",
@@ -186,8 +227,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     plots.image_grid(
         np.stack([f for row in frames for f in row]),
         run.figure("samples-over-training"),
-        f"Density of generated samples over training ({_mixture_name(cfg.data.name)}; "
-        "dark = dense)",
+        f"Density of generated samples over training ({_mixture_name(name)}; dark = dense)",
         nrow=len(epochs),
         row_labels=[METHOD_NAMES[m] for m in methods],
         col_labels=[f"epoch {e}" for e in epochs],
@@ -201,5 +241,11 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     return metrics
 
 
+def _data_name(cfg: Gan2dConfig) -> str:
+    """The data set: the setup's own ring of 8 (PacGAN's is half the size of VEEGAN's)."""
+    return SETUPS[cfg.setup].ring if cfg.data.name == "ring8" else cfg.data.name
+
+
 def _mixture_name(name: str) -> str:
-    return {"ring8": "ring of 8 Gaussians", "grid25": "grid of 25 Gaussians"}.get(name, name)
+    names = {"ring8": "ring of 8 Gaussians", "ring8_unit": "ring of 8 Gaussians (unit circle)"}
+    return (names | {"grid25": "grid of 25 Gaussians"}).get(name, name)
