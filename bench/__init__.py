@@ -1,7 +1,14 @@
 """Benchmarks: ratios measured side by side in one run (`make bench`), never timed tests."""
 
+import datetime
+import os
+import platform
+import subprocess
 import time
 from pathlib import Path
+
+import numpy as np
+import torch
 
 from dllab.atomic import write_json
 from dllab.engine import Callback
@@ -9,12 +16,52 @@ from dllab.engine import Callback
 RESULTS = Path(__file__).parent / "results"
 
 
-def save_results(name: str, data: dict) -> Path:
-    """Write bench/results/NAME.json atomically and say where."""
+def _cpu() -> dict:
+    """The CPU's model and instruction-set flags, from /proc/cpuinfo where there is one."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return {"model": platform.processor(), "flags": []}
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    return {"model": fields.get("model name", ""), "flags": fields.get("flags", "").split()}
+
+
+def _commit() -> str:
+    """The checkout's commit, with '+changes' when files differ from it ('' outside git)."""
+    try:
+        run = lambda *a: subprocess.run(a, capture_output=True, text=True, cwd=RESULTS.parent)  # noqa: E731
+        commit = run("git", "rev-parse", "HEAD").stdout.strip()
+        dirty = run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except OSError:
+        return ""
+    return commit + ("+changes" if commit and dirty else "")
+
+
+def machine() -> dict:
+    """Where and when a result was measured: what makes two result files comparable."""
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "cpu": _cpu(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "numpy": np.__version__,
+        "commit": _commit(),
+    }
+
+
+def save_results(name: str, data: dict, quiet: bool = False) -> Path:
+    """Write bench/results/NAME.json atomically, with the machine it was measured on, and say
+    where. The files are committed: the README's measured figures come from them."""
     path = RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, data)
-    print(f"wrote {path}")
+    write_json(path, {"machine": machine(), **data})
+    if not quiet:
+        print(f"wrote {path}")
     return path
 
 

@@ -20,18 +20,16 @@ as it finishes (seed by seed, so a stopped bench keeps whole seeds), then the su
 import json
 import multiprocessing
 import os
-import platform
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench import save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import Gan2dConfig
 
-RESULTS = Path(__file__).parent / "results" / "gan.json"
 CPU_BUDGET_S = 120.0  # per run of the best method
 BEST = Gan2dConfig().method
 
@@ -126,19 +124,17 @@ def main() -> None:
     if os.environ.get("BENCH_GAN_CGAN", "1") != "0":
         jobs.append(("cgan-digits", (), 0))
     results = {
-        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
         "threads_per_run": 1,
         "parallel_runs": workers,
         "load_average_at_start": os.getloadavg()[0],
         "runs": [],
     }
-    RESULTS.parent.mkdir(exist_ok=True)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for (name, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
             run = {"experiment": name, "overrides": list(overrides), "seed": seed}
             results["runs"].append({**run, "metrics": metrics, "cpu_s": cpu, "wall_s": wall})
             print(f"{name} {' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
-            RESULTS.write_text(json.dumps(results, indent=2))  # partial results survive a stop
+            save_results("gan", results, quiet=True)  # partial results survive a stop
     print(
         f"{'data':7} {'method':15} {'modes':>13} {'high quality':>15} {'CPU s':>12} {'wall s':>7}"
         "  published (modes, HQ)"
@@ -155,8 +151,7 @@ def main() -> None:
     cgan = [r for r in results["runs"] if r["experiment"] == "cgan-digits"]
     if cgan:
         results["cgan_digits"] = cgan_row(cgan[0])
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"wrote {RESULTS}")
+    save_results("gan", results)
 
 
 if __name__ == "__main__":

@@ -33,3 +33,18 @@ def test_the_epoch_timer_times_each_epoch_from_the_end_of_fits_setup():
     cumulative = [record["time"] for record in trainer.history.epochs]
     for (wall, cpu), epoch in zip(timer.times, [cumulative[0], *np.diff(cumulative)]):
         assert 0 < epoch <= wall and cpu >= 0  # the Trainer's own clock runs inside the epoch
+
+
+def test_a_result_file_says_where_and_when_it_was_measured(tmp_path, monkeypatch):
+    import json
+
+    import bench
+
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    path = bench.save_results("probe", {"ratio": 1.5}, quiet=True)
+    saved = json.loads(path.read_text())
+    assert saved["ratio"] == 1.5
+    machine = saved["machine"]
+    assert machine["torch"] == torch.__version__ and machine["torch_threads"] >= 1
+    assert len(machine["load_average"]) == 3 and machine["cpus"] >= 1
+    assert machine["date"].startswith("20") and "model" in machine["cpu"]
