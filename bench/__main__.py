@@ -1,4 +1,6 @@
-"""`python -m bench [NAME...]`: run every bench/bench_*.py (or the named ones) in turn."""
+"""`python -m bench [NAME...] [--OPTION ...]`: run every bench/bench_*.py (or the named ones) in
+turn; the options from the first `--` one on are the benchmark's own (`python -m bench gan
+--setup pacgan`)."""
 
 import runpy
 import sys
@@ -7,7 +9,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:first_option], argv[first_option:]
     scripts = sorted(HERE.glob("bench_*.py"))
     chosen = [s for s in scripts if not names or s.stem.removeprefix("bench_") in names]
     if not chosen:
@@ -15,6 +19,7 @@ def main(names: list[str]) -> int:
         return 2
     for script in chosen:
         print(f"== {script.stem}", flush=True)
+        sys.argv = [str(script), *options]
         runpy.run_path(str(script), run_name="__main__")
     return 0
 

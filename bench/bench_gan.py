@@ -15,8 +15,14 @@ separate processes, which changes wall time, not CPU time. BENCH_GAN_SEEDS (defa
 BENCH_GAN_METHODS (comma-separated, default "minimax,<best>") choose the runs;
 BENCH_GAN_CGAN=0 skips part 2. `python -m bench gan` writes bench/results/gan.json: every run
 as it finishes (seed by seed, so a stopped bench keeps whole seeds), then the summary rows.
+
+`python -m bench gan --setup pacgan [--seeds 5] [--epochs 5]` instead trains PacGAN's own
+setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
+epochs: the GAN and PacGAN2-4 on both mixtures, printed as mean ± standard error over the seeds
+beside its Table 1 (Lin et al., 2018; 10 trials there), into bench/results/gan_pacgan.json.
 """
 
+import argparse
 import json
 import multiprocessing
 import os
@@ -44,6 +50,19 @@ PUBLISHED = {
     ("grid25", "non_saturating"): (17.3, 0.948, "PacGAN Table 1, GAN"),
     ("ring8", "pacgan"): (7.9, 0.956, "PacGAN Table 1, PacGAN2"),
     ("grid25", "pacgan"): (23.8, 0.913, "PacGAN Table 1, PacGAN2"),
+}
+
+
+# PacGAN Table 1: (data, pack size m; 1 is the GAN) -> (modes, s.e., high-quality %, s.e.)
+PACGAN_TABLE = {
+    ("ring8", 1): (6.3, 0.5, 98.2, 0.2),
+    ("ring8", 2): (7.9, 0.1, 95.6, 2.0),
+    ("ring8", 3): (7.8, 0.1, 97.7, 0.3),
+    ("ring8", 4): (7.8, 0.1, 95.9, 1.4),
+    ("grid25", 1): (17.3, 0.8, 94.8, 0.7),
+    ("grid25", 2): (23.8, 0.7, 91.3, 0.8),
+    ("grid25", 3): (24.6, 0.4, 94.2, 0.4),
+    ("grid25", 4): (24.8, 0.2, 93.6, 0.6),
 }
 
 
@@ -110,7 +129,55 @@ def cgan_row(run: dict) -> dict:
     return {**metrics, "cpu_s": cpu, "wall_s": wall, "target_met": accuracy >= 0.9}
 
 
+def pacgan_setup(seeds: int, epochs: int, workers: int) -> None:
+    """PacGAN's Table 1 rows under its own setup, ours beside the paper's."""
+    cells = [(d, m) for d in ("ring8", "grid25") for m in (1, 2, 3, 4)]
+    jobs = [  # seed-major, as above
+        ("gan-2d", _pacgan_overrides(d, m, epochs), s) for s in range(seeds) for d, m in cells
+    ]
+    results = {"setup": "pacgan", "epochs": epochs, "paper_epochs": 400, "runs": []}
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for (_, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
+            run = {"overrides": list(overrides), "seed": seed, "metrics": metrics}
+            results["runs"].append({**run, "cpu_s": cpu, "wall_s": wall})
+            print(f"{' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
+            save_results("gan_pacgan", results, quiet=True)
+    print(f"PacGAN's setup, {epochs} of its 400 epochs; mean ± standard error over {seeds} seeds")
+    print(f"{'data':7} {'method':8} {'modes':>13} {'high quality':>16}   Table 1 (10 trials)")
+    results["rows"] = []
+    for dataset, m in cells:
+        key = list(_pacgan_overrides(dataset, m, epochs))
+        runs = [r["metrics"] for r in results["runs"] if r["overrides"] == key]
+        modes = np.array([r["modes_captured"] for r in runs], dtype=float)
+        quality = 100 * np.array([r["high_quality_fraction"] for r in runs])
+        se = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")  # noqa: E731
+        paper = PACGAN_TABLE[dataset, m]
+        name = "GAN" if m == 1 else f"PacGAN{m}"
+        print(
+            f"{dataset:7} {name:8} {modes.mean():5.1f} ± {se(modes):3.1f}"
+            f"   {quality.mean():5.1f} ± {se(quality):3.1f}%"
+            f"   {paper[0]:.1f} ± {paper[1]:.1f}, {paper[2]:.1f} ± {paper[3]:.1f}%"
+        )
+        row = {"data": dataset, "method": name, "modes": modes.tolist(), "hq": quality.tolist()}
+        results["rows"].append({**row, "table1": paper})
+    save_results("gan_pacgan", results)
+
+
+def _pacgan_overrides(dataset: str, pack: int, epochs: int) -> tuple[str, ...]:
+    method = ("method=non_saturating",) if pack == 1 else ("method=pacgan", f"pack={pack}")
+    data = (f"data.name={dataset}", f"num_epochs={epochs}")
+    return ("setup=pacgan", "compare=false", *data, *method)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench gan")
+    parser.add_argument("--setup", choices=("dllab", "pacgan"), default="dllab")
+    parser.add_argument("--seeds", type=int, default=5, help="(--setup pacgan)")
+    parser.add_argument("--epochs", type=int, default=5, help="of PacGAN's 400 (--setup pacgan)")
+    args = parser.parse_args()
+    if args.setup == "pacgan":
+        workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))
+        return pacgan_setup(args.seeds, args.epochs, workers)
     seeds = int(os.environ.get("BENCH_GAN_SEEDS", "5"))
     methods = os.environ.get("BENCH_GAN_METHODS", f"minimax,{BEST}").split(",")
     workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))
