@@ -306,6 +306,8 @@ def test_from_the_home_page_to_a_live_run_and_its_results_in_a_browser(page, tmp
             20,
             "every figure drawn",
         )
+        finished_curves = f"({points} || 0) > 0"  # the reloaded page draws its whole history
+        wait_for(lambda: js(driver, finished_curves), 20, "the finished run's curves")
         assert console_errors(driver) == []
         screenshot(driver, tmp_path, "web-lab-run.png")
 
