@@ -35,6 +35,7 @@ def stage_inputs(C: int = 16, convolution: bool = False) -> tuple:
 
 
 @needs_compiler
+@pytest.mark.slow  # traces the operator with AOTAutograd: seconds
 @pytest.mark.parametrize("convolution", [False, True])
 def test_the_operator_passes_torch_librarys_checks(convolution):
     # schema (no input changed: the running statistics come back as an output), autograd
