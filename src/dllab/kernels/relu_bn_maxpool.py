@@ -83,8 +83,8 @@ def _call(function: str, **arguments) -> None:
     """Call the C `function` with its arguments by name; a tensor goes as its data pointer."""
     if arguments.keys() != SIGNATURES[function].keys():
         raise TypeError(f"{function} takes {', '.join(SIGNATURES[function])}")
-    values = (v.data_ptr() if isinstance(v, Tensor) else v for v in arguments.values())
-    getattr(native(), function)(*values)
+    values = (arguments[name] for name in SIGNATURES[function])  # in the C order
+    getattr(native(), function)(*(v.data_ptr() if isinstance(v, Tensor) else v for v in values))
 
 
 def _check_layout(x: Tensor, k: int, per_channel: list[Tensor]) -> None:
