@@ -18,10 +18,11 @@ time, with the load average before and after. Threads: 1 unless a table says oth
   torch's FlopCounterMode; the optimizer's elementwise work is not counted) against the fp32
   matmul throughput of a 2048x2048 `torch.mm` timed in the same rounds on the same threads,
   for each speed idea (the last fp32 one, the fused ReLU -> BatchNorm -> MaxPool stages of
-  dllab.nn.fused, is the Trainer's path); where the step's time goes (convolution and matmul
-  kernels against the memory-bound rest, by torch.profiler); then one full epoch of 10,000
-  images through `Trainer.fit`, in fp32 and with bf16 autocast, timed as Keras times its
-  epochs (bench.EpochTimer). Target: at least 50% of the matmul peak.
+  dllab.engine.fusion, is the Trainer's path); where the step's time goes (convolution and
+  matmul kernels against the memory-bound rest, by torch.profiler); then one full epoch of
+  10,000 images through `Trainer.fit`, in fp32 (fuse="auto", the default, and fuse=False) and
+  with bf16 autocast, timed as Keras times its epochs (bench.EpochTimer). Target: at least 50%
+  of the matmul peak.
 
 Writes bench/results/engine.json.
 """
@@ -44,6 +45,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench import EpochTimer, save_results
 from dllab import data
 from dllab.engine import Trainer, make_optimizer, seed_everything
+from dllab.engine.fusion import fuse_stages
 from dllab.engine.speed import flush_denormals, set_threads
 from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
@@ -51,6 +53,7 @@ from dllab.models.registry import model_entry
 
 ROOT = Path(__file__).parents[1]  # where `bench` imports from
 ROUNDS = 15
+CPU = torch.device("cpu")
 SEED = 0
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}
 
@@ -132,6 +135,7 @@ def trainer_against_loop(build, train_data, loss: str, batch_size: int, textbook
         opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
     else:
         opt = make_optimizer("adam", twin.parameters(), 1e-3, 0.0)
+        twin = fuse_stages(twin, "auto", CPU, torch.float32)  # as the Trainer does
         if trainer.channels_last:
             twin = twin.to(memory_format=torch.channels_last)
             X = X.contiguous(memory_format=torch.channels_last)
@@ -299,14 +303,13 @@ def matmul_seconds(n: int = 2048):
 def cnn_step(variant: str, batch_size: int = 32, steps: int = 20):
     """(a callable training `steps` steps of the Keras CIFAR CNN, FLOPs per step) for one speed
     idea: layout NCHW or channels_last, Adam for-loop or fused, flush denormals, the fused
-    ReLU -> BatchNorm -> MaxPool stages (dllab.nn.fused; otherwise layer by layer), bf16
+    ReLU -> BatchNorm -> MaxPool stages (dllab.engine.fusion; otherwise layer by layer), bf16
     autocast, torch.compile (inductor; compiled here, its time reported apart)."""
     seed_everything(SEED)
     channels_last = "nchw" not in variant
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = create_model("keras_cifar_cnn").to(memory_format=layout)
-    if "fused stages" not in variant:
-        model = torch.nn.Sequential(*model)
+    model = fuse_stages(model, "fused stages" in variant, CPU, torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused="fused" in variant)
     X = torch.randn(steps * batch_size, 3, 32, 32).contiguous(memory_format=layout)
     y = torch.randint(0, 10, (len(X),))
@@ -421,11 +424,17 @@ def step_split(variant: str = "channels_last, fused adam, flush denormals", step
     }
 
 
-def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds: int = 3):
+def full_epoch(
+    amp: str | None = None,
+    fuse: bool | str = "auto",
+    threads: int = 1,
+    n: int = 10_000,
+    rounds: int = 3,
+):
     """One epoch of 10,000 32x32x3 images, batch 32, Adam, through `Trainer.fit` with its
-    defaults (and `amp`), timed against the fp32 matmul peak in the same rounds. The epoch is
-    timed as Keras times its own (EpochTimer); the whole fit call, with its one-time move of
-    the data to channels_last, is reported beside it."""
+    defaults (and `amp`, `fuse`), timed against the fp32 matmul peak in the same rounds. The
+    epoch is timed as Keras times its own (EpochTimer); the whole fit call, with its one-time
+    move of the data to channels_last, is reported beside it."""
     set_threads(threads)
     g = torch.Generator().manual_seed(0)
     train_data = (torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g))
@@ -433,7 +442,7 @@ def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds
     model = create_model("keras_cifar_cnn")
     options = {"metrics": (), "lr": 1e-3, "device": "cpu", "seed": SEED, "quiet": True}
     timer = EpochTimer()
-    trainer = Trainer(model, "adam", amp=amp, callbacks=[timer], **options)
+    trainer = Trainer(model, "adam", amp=amp, fuse=fuse, callbacks=[timer], **options)
 
     def epoch():
         trainer.fit(train_data, num_epochs=1, batch_size=32)
@@ -454,13 +463,14 @@ def full_epoch(amp: str | None = None, threads: int = 1, n: int = 10_000, rounds
         "fraction_of_fp32_peak": achieved / peak,
         "channels_last": trainer.channels_last,
         "amp": amp,
+        "fuse": fuse,
         "optimizer": type(trainer.optimizer).__name__,
         "fused": bool(trainer.optimizer.defaults.get("fused")),
     }
     print(
         f"\none Trainer.fit epoch, {n} images, batch 32, Adam, {threads} thread(s), defaults"
-        f" (channels_last={trainer.channels_last}, amp={amp}): {seconds:.2f} s, fit's setup"
-        f" apart ({timed['epoch']['wall_s']:.2f} s with it)"
+        f" (channels_last={trainer.channels_last}, amp={amp}, fuse={fuse!r}): {seconds:.2f} s,"
+        f" fit's setup apart ({timed['epoch']['wall_s']:.2f} s with it)"
         f" = {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of the {peak:.1f} GFLOP/s"
         " fp32 matmul peak",
         flush=True,
@@ -492,6 +502,7 @@ def main() -> None:
     }
     results["step_split"] = step_split()
     results["full_epoch"] = full_epoch()
+    results["full_epoch_unfused"] = full_epoch(fuse=False)
     results["full_epoch_bf16"] = full_epoch("bf16")
     gflop = results["efficiency"]["1_thread"]["nchw, adam"]["step_gflop"]
     print(f"\nFLOPs per training step (batch 32, forward + backward): {gflop:.3f} GFLOP")

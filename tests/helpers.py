@@ -1,9 +1,18 @@
 """Helpers shared by the test files (imported as `helpers`: pytest puts tests/ on the path)."""
 
+import shutil
+
+import pytest
 import torch
 from torch import nn
 
 from dllab.engine import Callback, Trainer
+from dllab.kernels.build import compiler
+
+# Tests of the native kernels themselves; CI installs gcc and runs them.
+needs_compiler = pytest.mark.skipif(
+    shutil.which(compiler() or "cc") is None, reason="needs a C compiler (apt-get install gcc)"
+)
 
 
 class StopAt(Callback):

@@ -1,16 +1,19 @@
-"""The fused ReLU -> BatchNorm2d -> MaxPool2d kernel against PyTorch's layers and autograd."""
+"""The fused (Conv2d ->) ReLU -> BatchNorm2d -> MaxPool2d stages against PyTorch's layers and
+autograd: outputs, gradients and running statistics."""
 
 import copy
-import warnings
 
 import pytest
 import torch
 from torch import nn
 
+from dllab.engine import fusion
+from dllab.engine.fusion import FusedSequential, fuse_stages
+from dllab.kernels import relu_bn_maxpool as kernel
 from dllab.models import create_model
-from dllab.nn import fused, native
-from dllab.nn.fused import FusedSequential, ReluBatchNormMaxPool, kernels
+from helpers import needs_compiler
 
+pytestmark = needs_compiler
 CL = torch.channels_last
 
 
@@ -35,7 +38,7 @@ def train_step(model: nn.Module, x: torch.Tensor, dtype=torch.float32):
 
 
 def test_the_kernel_builds_here():
-    assert kernels() is not None
+    assert kernel.available()
 
 
 @pytest.mark.parametrize(
@@ -84,16 +87,20 @@ def test_a_convolution_before_the_stage_hands_its_bias_to_the_kernel(bias):
     assert len(calls) == (0 if bias else 1)
 
 
-def sources_given(model: nn.Module, x: torch.Tensor) -> list[bool]:
-    """For each fused stage the model runs on x: whether the kernel took over the weight
+def stages_run(model: nn.Module, x: torch.Tensor) -> list[bool]:
+    """For each stage the kernel ran when the model ran on x: whether it took over the weight
     gradient of the convolution before it (it was handed that convolution's input)."""
     calls = []
-    original = ReluBatchNormMaxPool.apply
+    original = fusion.relu_batch_norm_max_pool
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReluBatchNormMaxPool, "apply", lambda *a: calls.append(a[8] is not None)
+        patch.setattr(fusion, "relu_batch_norm_max_pool", lambda *a: calls.append(len(a) > 4)
                       or original(*a))  # fmt: skip
         model(x)
     return calls
+
+
+def ran_fused(model: nn.Module, x: torch.Tensor) -> bool:
+    return bool(stages_run(model, x))
 
 
 @pytest.mark.parametrize(
@@ -108,7 +115,7 @@ def test_a_first_convolution_gets_its_weight_gradient_from_the_kernel(
     layers = nn.Sequential(nn.Conv2d(in_channels, 32, kernel_size), *stage(32))
     x = torch.randn(5, in_channels, 11, 12).contiguous(memory_format=CL)  # no gradient wanted
     fast = FusedSequential(*copy.deepcopy(layers))
-    assert sources_given(fast, x) == [True]
+    assert stages_run(fast, x) == [True]
     results = {}
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -131,15 +138,15 @@ def test_the_kernel_takes_a_weight_gradient_only_where_it_can():
     torch.manual_seed(5)
     x = torch.randn(2, 3, 10, 10).contiguous(memory_format=CL)
     plain = FusedSequential(nn.Conv2d(3, 16, 3), *stage(16))
-    assert sources_given(plain, x) == [True]
-    assert sources_given(plain, x.clone().requires_grad_()) == [False]  # x wants its gradient
+    assert stages_run(plain, x) == [True]
+    assert stages_run(plain, x.clone().requires_grad_()) == [False]  # x wants its gradient
     for conv in (nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(3, 16, 3, stride=2)):
-        assert sources_given(FusedSequential(conv, *stage(16)), x) == [False]
+        assert stages_run(FusedSequential(conv, *stage(16)), x) == [False]
     frozen = FusedSequential(nn.Conv2d(3, 16, 3), *stage(16))
     frozen[0].weight.requires_grad_(False)
-    assert sources_given(frozen, x) == [False]
+    assert stages_run(frozen, x) == [False]
     with torch.no_grad():
-        assert sources_given(plain, x) == [False]
+        assert stages_run(plain, x) == [False]
 
 
 def test_the_fused_stage_leaves_its_input_as_it_was():
@@ -179,15 +186,6 @@ def test_threads_split_the_batch_without_changing_the_result(threads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
-def ran_fused(model: nn.Module, x: torch.Tensor) -> bool:
-    calls = []
-    original = ReluBatchNormMaxPool.apply
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReluBatchNormMaxPool, "apply", lambda *a: calls.append(1) or original(*a))
-        model(x)
-    return bool(calls)
-
-
 def test_layer_by_layer_where_the_kernel_does_not_apply():
     x = torch.randn(2, 16, 8, 8).contiguous(memory_format=CL)
     model = FusedSequential(*stage(16))
@@ -207,94 +205,14 @@ def test_layer_by_layer_where_the_kernel_does_not_apply():
 
 
 def test_the_keras_cnn_trains_fused_with_the_plain_models_state_dict():
-    model = create_model("keras_cifar_cnn").to(memory_format=CL)
-    plain = nn.Sequential(*copy.deepcopy(model))
+    plain = create_model("keras_cifar_cnn").to(memory_format=CL)
+    assert type(plain) is nn.Sequential
+    model = fuse_stages(copy.deepcopy(plain), True, torch.device("cpu"), torch.float32)
+    assert type(model) is FusedSequential
     assert set(model.state_dict()) == set(plain.state_dict())
     x = torch.randn(4, 3, 32, 32).contiguous(memory_format=CL)
-    assert ran_fused(model, x)
+    assert stages_run(model, x) == [True, False]  # the first layer's weight gradient
     fast, slow = train_step(model, x), train_step(plain, x)
     torch.testing.assert_close(fast[1], slow[1], rtol=1e-4, atol=1e-4)
     for a, b in zip(fast[3], slow[3]):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
-
-
-def test_the_function_refuses_a_layout_it_would_read_out_of_bounds():
-    def apply(x: torch.Tensor) -> torch.Tensor:
-        C = x.shape[1]
-        ones, zeros = torch.ones(C), torch.zeros(C)
-        return ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2)
-
-    with pytest.raises(ValueError, match="blocks of 16"):
-        apply(torch.randn(1, 8, 4, 4).contiguous(memory_format=CL))
-    with pytest.raises(ValueError, match="channels-last"):
-        apply(torch.randn(1, 16, 4, 4))
-    x = torch.randn(1, 16, 4, 4).contiguous(memory_format=CL)
-    ones, zeros = torch.ones(16), torch.zeros(16)
-    with pytest.raises(ValueError, match="16 values per channel"):
-        ReluBatchNormMaxPool.apply(x, torch.zeros(8), ones, zeros, None, 0.0, 1e-5, 2)
-    kernel = torch.randn(16, 3, 3, 3)
-    for source, message in [
-        (torch.randn(1, 3, 6, 6), "convolution's input float32 channels-last"),
-        (torch.randn(1, 3, 5, 5).contiguous(memory_format=CL), "does not make"),  # too small
-    ]:
-        with pytest.raises(ValueError, match=message):
-            ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2, source, kernel)
-    with pytest.raises(ValueError, match="both the convolution's input and its weight"):
-        ReluBatchNormMaxPool.apply(x, zeros, ones, zeros, None, 0.0, 1e-5, 2, source, None)
-
-
-@pytest.fixture
-def fresh_build(tmp_path, monkeypatch):
-    """A process that has built nothing yet, with an empty cache; restored afterwards."""
-    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path))
-    native.library.cache_clear()
-    fused.kernels.cache_clear()
-    yield tmp_path
-    native.library.cache_clear()
-    fused.kernels.cache_clear()
-
-
-def test_without_a_compiler_it_warns_once_and_runs_pytorchs_layers(fresh_build, monkeypatch):
-    monkeypatch.setenv("CC", str(fresh_build / "no-such-compiler"))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        x = torch.randn(2, 16, 8, 8).contiguous(memory_format=CL)
-        model = FusedSequential(*stage(16))
-        assert not ran_fused(model, x) and not ran_fused(model, x)
-    assert len(caught) == 1 and "PyTorch's kernels" in str(caught[0].message)
-    assert fused.kernels() is None
-
-
-@pytest.mark.slow
-def test_a_compiler_that_refuses_the_tuned_flags_builds_the_portable_kernel(
-    fresh_build, monkeypatch
-):
-    monkeypatch.setattr(native, "TUNED", ("-fno-such-flag", *native.PORTABLE))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # falling back to the portable flags is silent
-        assert fused.kernels() is not None
-    assert len(list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))) == 1
-    x = torch.randn(4, 16, 8, 8)
-    fast, plain = train_step(FusedSequential(*stage(16)), x), train_step(stage(16), x)
-    for a, b in zip([fast[1], fast[2], *fast[3]], [plain[1], plain[2], *plain[3]]):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
-    layers = nn.Sequential(nn.Conv2d(3, 16, 3), *stage(16))  # a first layer's weight gradient
-    images = torch.randn(4, 3, 10, 10).contiguous(memory_format=CL)
-    grads = []
-    for model in (FusedSequential(*copy.deepcopy(layers)), layers):
-        model(images).square().sum().backward()
-        grads.append([p.grad for p in model.parameters()])
-    for a, b in zip(*grads):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.slow
-def test_a_built_library_is_reused_from_the_cache(fresh_build):
-    assert native.library("relu_bn_maxpool") is not None
-    built = list((fresh_build / "native").glob("relu_bn_maxpool-*.so"))
-    assert len(built) == 1
-    stamp = built[0].stat().st_mtime_ns
-    native.library.cache_clear()
-    assert native.library("relu_bn_maxpool") is not None
-    assert built[0].stat().st_mtime_ns == stamp
-    assert not list((fresh_build / "native").glob("*.partial"))

@@ -38,6 +38,7 @@ from dllab.engine import distributed
 from dllab.engine.batches import TensorBatches, make_batches
 from dllab.engine.callbacks import Callback
 from dllab.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from dllab.engine.fusion import fuse_stages
 from dllab.engine.live import LivePlot, make_live_plot
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.progress import ProgressBar, progress_bar
@@ -177,6 +178,10 @@ class Trainer:
             None (the default) turns it on for models with 2-D convolutions on the CPU.
         amp: None, "bf16" or "fp16": automatic mixed precision (autocast) for the training
             step; fp16 on CUDA also scales the loss (GradScaler) to keep small gradients.
+        fuse: train each (Conv2d ->) ReLU -> BatchNorm2d -> MaxPool2d run of an nn.Sequential
+            through one native kernel (`dllab.engine.fusion`): "auto" where it can run (the CPU,
+            float32, a C compiler), True (a ConfigError where it cannot) or False (layer by
+            layer). The state_dict, and so every checkpoint, is the plain model's either way.
     """
 
     def __init__(
@@ -199,6 +204,7 @@ class Trainer:
         compile: bool | str = False,
         channels_last: bool | None = None,
         amp: str | None = None,
+        fuse: bool | str = "auto",
     ):
         self.device = resolve_device(device)
         if channels_last is None:
@@ -208,6 +214,7 @@ class Trainer:
         self.model = model.to(self.device, memory_format=memory_format)
         floats = (p.dtype for p in self.model.parameters() if p.is_floating_point())
         self.float_dtype = next(floats, torch.get_default_dtype())  # inputs are cast to it
+        self.model = fuse_stages(self.model, fuse, self.device, self.float_dtype)
         self.task: Task = make_task(loss, metrics)
         self.optimizers = self.task.make_optimizers(
             self.model, lambda params: make_optimizer(optimizer, params, lr, weight_decay)

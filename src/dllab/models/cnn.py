@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from dllab.errors import ConfigError
 from dllab.models.registry import register_model
-from dllab.nn import ConvBlock, FusedSequential, pool, with_channel_axis
+from dllab.nn import ConvBlock, pool, with_channel_axis
 
 
 class CNN(nn.Module):
@@ -124,7 +124,7 @@ def mnist1d_cnn_modern(
 
 
 @register_model(input_shape=(3, 32, 32))
-def keras_cifar_cnn(num_classes: int = 10, in_channels: int = 3) -> FusedSequential:
+def keras_cifar_cnn(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
     """The Keras CIFAR-10 CNN of the course notes, layer for layer (3x32x32 input).
 
     Keras applies a Conv2D's activation inside the layer, so each stage is conv -> ReLU ->
@@ -138,16 +138,14 @@ def keras_cifar_cnn(num_classes: int = 10, in_channels: int = 3) -> FusedSequent
 
     The ReLUs work in place, as torchvision's do: a convolution's or linear layer's backward
     needs its input, not its output, so the ReLU may overwrite that output, which saves one
-    pass over memory (3% of a CPU training step, bench/bench_engine.py). The container is a
-    FusedSequential: in training on a CPU with channels-last batches (the Trainer's default
-    there), what follows each of the first two convolutions (its bias, ReLU, BatchNorm and
-    MaxPool) runs as one fused kernel (dllab.nn.fused), which also gives the first
-    convolution's weight gradient and makes a training step 1.4-1.5x as fast; the layers, the
-    state_dict and the numbers are those of the plain nn.Sequential.
+    pass over memory (bench/bench_engine.py). When the Trainer trains this model on a CPU, what
+    follows each of the first two convolutions (its bias, ReLU, BatchNorm and MaxPool) runs as
+    one fused kernel (`Trainer(fuse="auto")`, dllab.engine.fusion), which also gives the first
+    convolution's weight gradient; the layers and the state_dict stay these.
     """
     bn = dict(eps=1e-3, momentum=0.01)
     relu = partial(nn.ReLU, inplace=True)
-    return FusedSequential(
+    return nn.Sequential(
         nn.Conv2d(in_channels, 32, 3), relu(), nn.BatchNorm2d(32, **bn), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), relu(), nn.BatchNorm2d(64, **bn), nn.MaxPool2d(2),
         nn.Conv2d(64, 64, 3), relu(),

@@ -1,16 +1,13 @@
-"""What torch lacks: activation, pooling and norm factories, min/global pooling, ConvBlock, and a
-fused CPU kernel for a CNN's ReLU -> BatchNorm -> MaxPool (FusedSequential)."""
+"""What torch lacks: activation, pooling and norm factories, min/global pooling, ConvBlock."""
 
 from dllab.nn.activations import activation, init_for_activation_
 from dllab.nn.blocks import ConvBlock, conv
 from dllab.nn.dims import with_channel_axis
-from dllab.nn.fused import FusedSequential
 from dllab.nn.norm import dropout, norm
 from dllab.nn.pooling import GlobalPool, MinPool, pool
 
 __all__ = [
     "ConvBlock",
-    "FusedSequential",
     "GlobalPool",
     "MinPool",
     "activation",

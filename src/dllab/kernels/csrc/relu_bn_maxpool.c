@@ -1,6 +1,6 @@
 /* One training stage of a Keras-style CNN, (conv bias) -> ReLU -> BatchNorm2d -> MaxPool2d, in
- * one pass over the input forward and one backward (the maths and the PyTorch side:
- * dllab/nn/fused.py).
+ * one pass over the input forward and one backward (the maths and the PyTorch operator:
+ * dllab/kernels/relu_bn_maxpool.py).
  *
  * Layout: every 4-D tensor is channels-last (NHWC) float32, contiguous. x and dx are
  * (B, H, W, C): x is the convolution's output without its bias, which is added here (`lead`,
@@ -125,8 +125,8 @@ static void pool_band(const float *restrict band, int64_t W, int64_t C, int64_t 
 }
 
 /* Training forward: pooled = maxpool_k(batch_norm(relu(x + lead))), with argmax, xmax, and the
- * batch mean and 1 / sqrt(var + eps) per channel. The running statistics (unless NULL) move
- * towards the batch's by `momentum`, with the unbiased variance, as BatchNorm2d's do. */
+ * batch mean and 1 / sqrt(var + eps) per channel. The running statistics move towards the
+ * batch's by `momentum`, with the unbiased variance, as BatchNorm2d's do. */
 void relu_bn_maxpool_forward(const float *x, int64_t B, int64_t H, int64_t W, int64_t C,
                              const float *lead, const float *weight, const float *bias,
                              double eps, int64_t k, float *running_mean, float *running_var,
@@ -170,10 +170,8 @@ void relu_bn_maxpool_forward(const float *x, int64_t B, int64_t H, int64_t W, in
         invstd[c] = (float)(1.0 / sqrt(v + eps));
         alpha[c] = invstd[c] * weight[c];
         shift[c] = bias[c] - mean[c] * alpha[c];
-        if (running_mean != NULL) {
-            running_mean[c] += (float)(momentum * (m - running_mean[c]));
-            running_var[c] += (float)(momentum * (v * count / (count - 1.0) - running_var[c]));
-        }
+        running_mean[c] += (float)(momentum * (m - running_mean[c]));
+        running_var[c] += (float)(momentum * (v * count / (count - 1.0) - running_var[c]));
     }
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t p = 0; p < B * ph * pw; p++) {
