@@ -1,4 +1,4 @@
-"""RunFolder pages and the tour index, written from a run folder's saved files and nothing else.
+"""Run pages and the tour index, written from a run folder's saved files and nothing else.
 
 A page opens from disk with no network: inline CSS, no scripts, relative links only, and every
 piece of text escaped. A missing or corrupt file makes the page say so instead of failing.
@@ -293,7 +293,7 @@ def _alerts(run: RunFolder) -> str:
     out = ""
     if run.status == "failed":
         error = run.config.get("error") or "no error message was saved"
-        out += f'<div class="error"><strong>RunFolder failed:</strong> {_e(error)}</div>\n'
+        out += f'<div class="error"><strong>Run failed:</strong> {_e(error)}</div>\n'
     if _quick_warning(run):
         out += f'<div class="warn">{_e(_quick_warning(run))}</div>\n'
     if run.notes:
