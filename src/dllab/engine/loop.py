@@ -1,4 +1,5 @@
-"""The training loop at the centre of the Trainer: the loop one writes by hand,
+"""The training loop at the centre of the Trainer: the loop one writes by hand, as `train` in
+pytorch/examples' mnist/main.py does it,
 
     for X, y in batches:                             # train_epoch
         loss = loss_fn(model(X), y)                  #   forward and loss: the task's step
@@ -23,7 +24,11 @@ import torch
 
 def train_epoch(trainer, batches: Iterable[tuple[torch.Tensor, ...]]) -> None:
     """One epoch's batches, shuffled (after a resume, those not done yet): for each the
-    task's step (forward, loss and `backward_step`), the schedules' step, and the log."""
+    task's step (forward, loss and `backward_step`), the schedules' step, and the log.
+
+    Args:
+        batches: tuples of tensors with the samples first, e.g. (X (B, ...), y (B,)).
+    """
     task, precision, order, log = trainer.task, trainer.precision, trainer.order, trainer.log
     schedulers = list(trainer.schedulers.values())
     trainer.model.train()

@@ -154,6 +154,7 @@ class Trainer:
 
     @property
     def history(self) -> History:
+        """The epoch and step records (`history.history["loss"]`, as in Keras)."""
         return self.log.history
 
     @property
