@@ -1,4 +1,5 @@
-"""The training engine: Trainer, tasks (step functions), callbacks, checkpoints, optimizers."""
+"""The training engine: the loop (loop.py) and the Trainer around it, tasks (step functions),
+callbacks, checkpoints, optimizers."""
 
 from dllab.engine.augmented import Augmented
 from dllab.engine.callbacks import (
