@@ -46,8 +46,8 @@ from bench import EpochTimer, save_results
 from dllab import data
 from dllab.engine import Trainer, make_optimizer, seed_everything
 from dllab.engine.fusion import fuse_stages
+from dllab.engine.prepare import has_image_convolutions
 from dllab.engine.speed import flush_denormals, set_threads
-from dllab.engine.trainer import has_image_convolutions
 from dllab.models import create_model
 from dllab.models.registry import model_entry
 

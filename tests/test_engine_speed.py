@@ -23,9 +23,10 @@ from dllab.engine import (
 )
 from dllab.engine import batches as batches_module
 from dllab.engine.batches import LoaderBatches, host_to_device, make_batches, take_rows
+from dllab.engine.callbacks import overrides
+from dllab.engine.prepare import has_image_convolutions
 from dllab.engine.progress import LiveProgressBar, ProgressBar, progress_bar
 from dllab.engine.speed import Precision, denormals_flushed, flush_denormals, uses_grad_scaler
-from dllab.engine.trainer import has_image_convolutions, overrides
 from dllab.experiments.runner import Run
 from dllab.models import create_model
 from helpers import same_weights
@@ -66,7 +67,7 @@ def test_steps_read_once_per_epoch_equal_steps_read_as_they_come():
     eager = Trainer(mlp(), lr=1e-2, quiet=True, callbacks=[spy])
     for t in (lean, eager):
         t.fit(blobs(), num_epochs=3, batch_size=32)
-    assert not lean._read_every_step and eager._read_every_step
+    assert not lean.log.read_every_step and eager.log.read_every_step
     assert lean.history.steps == eager.history.steps == spy.records
     assert [r["step"] for r in lean.history.steps] == list(range(1, 10))
     assert lean.history.history["loss"] == eager.history.history["loss"]

@@ -45,12 +45,19 @@ def start_run(folder: Path) -> subprocess.Popen:
     )
 
 
-def wait_for_checkpoint(process: subprocess.Popen, folder: Path) -> None:
-    deadline = time.monotonic() + 120
-    while not (folder / CHECKPOINTS / "last.json").exists():
+def wait_for_epoch(process: subprocess.Popen, folder: Path, epoch: int) -> None:
+    """Until the run has logged `epoch` (of 40) and written its first checkpoint: an event, not
+    a time, so that however fast the machine the run is then still training, at least half of
+    it to go (epoch <= 20)."""
+    history, deadline = folder / "history.jsonl", time.monotonic() + 120
+    while not (
+        (folder / CHECKPOINTS / "last.json").exists()
+        and history.exists()
+        and history.read_text().count('"kind": "epoch"') >= epoch
+    ):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 def final_state(folder: Path) -> tuple[dict, list[dict], dict]:
@@ -76,14 +83,13 @@ def assert_same(folder: Path, reference) -> None:
     assert metrics == ref_metrics
 
 
-@pytest.mark.parametrize("delay_seed", [1, 2])
+@pytest.mark.parametrize("delay_seed", [1, 2])  # epochs 5 and 2
 def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(
     tmp_path, uninterrupted, delay_seed
 ):
     folder = tmp_path / "run"
     process = start_run(folder)
-    wait_for_checkpoint(process, folder)
-    time.sleep(random.Random(delay_seed).uniform(0.0, 0.8))
+    wait_for_epoch(process, folder, epoch=random.Random(delay_seed).randint(1, 20))
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL  # killed while still training
@@ -95,8 +101,7 @@ def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(
 def test_ctrl_c_saves_prints_the_resume_command_and_exits_130(tmp_path, uninterrupted):
     folder = tmp_path / "run"
     process = start_run(folder)
-    wait_for_checkpoint(process, folder)
-    time.sleep(0.3)
+    wait_for_epoch(process, folder, epoch=3)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130

@@ -1,4 +1,5 @@
-"""The training engine: Trainer, tasks (step functions), callbacks, checkpoints, optimizers."""
+"""The training engine: the loop (loop.py) and the Trainer around it, tasks (step functions),
+callbacks, checkpoints, optimizers."""
 
 from dllab.engine.augmented import Augmented
 from dllab.engine.callbacks import (
@@ -10,9 +11,12 @@ from dllab.engine.callbacks import (
     TensorBoardLogger,
 )
 from dllab.engine.gan import GAN, GANTask, SampleSnapshots
+from dllab.engine.history import History
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
+from dllab.engine.prepare import resolve_device
+from dllab.engine.resume import seed_everything
 from dllab.engine.tasks import Reconstruction, Supervised, Task
-from dllab.engine.trainer import History, Trainer, resolve_device, seed_everything
+from dllab.engine.trainer import Trainer
 
 __all__ = [
     "Augmented",

@@ -196,3 +196,28 @@ def make_batches(
         to_layout(t.to(device, training_dtype(t, float_dtype)), layout) for t in as_tensors(data)
     )
     return TensorBatches(tensors, batch_size, shuffle, generator, shard)
+
+
+def keras_training_data(train_data, y):
+    """Keras' `fit(X, y)` as dllab's `fit((X, y))`."""
+    if y is None:
+        return train_data
+    if not _is_array(y):
+        raise ConfigError(
+            "fit's second argument is the targets y, as in Keras' fit(X, y); pass validation "
+            "data as val_data=(X, y)"
+        )
+    if not _is_array(train_data):
+        raise ConfigError("pass the training data as fit(X, y) or fit((X, y)), not both")
+    return (train_data, y)
+
+
+def keras_validation_data(val_data, validation_data):
+    """`val_data`, or `validation_data` as Keras names it."""
+    if val_data is not None and validation_data is not None:
+        raise ConfigError("give val_data or validation_data (Keras' name for it), not both")
+    return val_data if val_data is not None else validation_data
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray)

@@ -36,6 +36,11 @@ class Callback:
     def load_state_dict(self, state: dict) -> None: ...
 
 
+def overrides(callback: Callback, hook: str) -> bool:
+    """Whether `callback` implements `hook` (the Trainer calls only hooks that do something)."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
 def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
     if best is None:
         return True

@@ -15,6 +15,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from dllab.engine.batches import TensorBatches
 from dllab.errors import ConfigError
 
 
@@ -94,3 +95,32 @@ def weighted_mean(values: torch.Tensor, weight: float | torch.Tensor) -> torch.T
     packed = torch.cat([values * weights, weights])
     dist.all_reduce(packed)
     return packed[: len(values)] / packed[len(values) :]
+
+
+class Shards:
+    """This rank's shard of each global batch, weighed by its size: DDP averages the ranks'
+    gradients equally, so a rank's loss is scaled by n_rank * world / n_global (a last batch of
+    3 samples splits 2 + 1), and the logged means are weighted the same way (`weighted_mean`).
+
+    Args:
+        precision: whose `shard_scale` multiplies the loss before backward.
+        batches: the fit's batches.
+    """
+
+    def __init__(self, precision, batches):
+        self.precision, self.batches = precision, batches
+        self.world = world_size()
+        self.rank_samples = 0  # in the last batch, this rank's
+
+    def samples(self, batch: tuple, index: int) -> int:
+        """The samples of the global batch that `batch` (the `index`-th of its epoch) is this
+        rank's shard of; without torchrun, the batch's own."""
+        n = self.rank_samples = len(batch[0])
+        if self.world == 1:
+            return n
+        batches = self.batches
+        total = n * self.world  # a DataLoader's DistributedSampler pads the shards alike
+        if isinstance(batches, TensorBatches):  # in memory: the last batch may be short
+            total = min(batches.batch_size, batches.num_samples - index * batches.batch_size)
+        self.precision.shard_scale = n * self.world / total
+        return total

@@ -25,8 +25,9 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from dllab.engine.batches import as_tensors
 from dllab.engine.optim import make_optimizer
+from dllab.engine.prepare import resolve_device
+from dllab.engine.resume import seed_everything
 from dllab.engine.tasks import LOSSES, accuracy, resolve
-from dllab.engine.trainer import resolve_device, seed_everything
 from dllab.errors import ConfigError
 
 

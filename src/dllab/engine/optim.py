@@ -7,7 +7,9 @@ weights (`python -m bench engine` measures the gain, its "defaults" table).
 """
 
 import math
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -107,6 +109,47 @@ def make_schedule(
     if name not in decays:
         raise ConfigError(unknown_name_message("schedule", name, list(SCHEDULES)))
     return LambdaLR(optimizer, _warmup_then(decays[name], warmup_steps, total_steps))
+
+
+def make_schedules(
+    spec: str | Schedule | dict[str, str | Schedule] | None,
+    optimizers: dict[str, torch.optim.Optimizer],
+    total_steps: int,
+    steps_per_epoch: int,
+) -> dict[str, LRScheduler]:
+    """The Trainer's `schedule` for its optimizers: none, one spec for all, or a dict from
+    optimizer names (a GAN's "generator" and "discriminator") to specs."""
+    if spec is None:
+        return {}
+    specs = spec if isinstance(spec, dict) else dict.fromkeys(optimizers, spec)
+    unknown = sorted(set(specs) - set(optimizers))
+    if unknown:
+        raise ConfigError(unknown_name_message("optimizer", unknown[0], list(optimizers)))
+    return {
+        key: make_schedule(spec, optimizers[key], total_steps, steps_per_epoch)
+        for key, spec in specs.items()
+    }
+
+
+@contextmanager
+def schedules_step_per_batch() -> Iterator[None]:
+    """Schedules step once per batch by design, also before a GAN's generator (one step in
+    n_critic) or an fp16 step skipped by the scaler has stepped: torch's warning about a
+    schedule stepped before its optimizer is silenced inside the block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+        yield
+
+
+def main_optimizer(optimizers: dict[str, torch.optim.Optimizer]) -> torch.optim.Optimizer:
+    """The one named "main"; a GAN's has none, so its first one."""
+    return optimizers.get("main") or next(iter(optimizers.values()))
+
+
+def learning_rates(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
+    """{"lr": the main optimizer's, "lr_<name>": each other one's}, for the epoch records."""
+    others = {f"lr_{k}": o.param_groups[0]["lr"] for k, o in optimizers.items() if k != "main"}
+    return {"lr": main_optimizer(optimizers).param_groups[0]["lr"], **others}
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ def flush_denormals() -> Iterator[bool]:
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+NO_AUTOCAST = nullcontext()  # reusable: one object for every step
 
 
 def uses_grad_scaler(amp: str | None, device_type: str) -> bool:
@@ -93,7 +94,9 @@ def uses_grad_scaler(amp: str | None, device_type: str) -> bool:
 
 
 class Precision:
-    """Autocast and (for fp16 on CUDA) loss scaling; with `amp=None` every method is a no-op."""
+    """Autocast and loss scaling: fp16's on CUDA, and under torchrun a rank's share of the
+    global batch (`shard_scale`, set by `distributed.Shards`); with `amp=None` in one process
+    every method is a no-op."""
 
     def __init__(self, amp: str | None, device: torch.device):
         if amp is not None and amp not in AMP_DTYPES:
@@ -102,13 +105,16 @@ class Precision:
             raise ConfigError("amp='fp16' needs a CUDA GPU; on the CPU use amp='bf16'")
         self.amp, self.device_type = amp, device.type
         self.scaler = torch.amp.GradScaler("cuda") if uses_grad_scaler(amp, device.type) else None
+        self.shard_scale = 1.0
 
     def autocast(self):
         if self.amp is None:
-            return nullcontext()
+            return NO_AUTOCAST
         return torch.autocast(self.device_type, dtype=AMP_DTYPES[self.amp])
 
     def backward(self, loss: torch.Tensor) -> None:
+        if self.shard_scale != 1.0:
+            loss = loss * self.shard_scale
         (loss if self.scaler is None else self.scaler.scale(loss)).backward()
 
     def unscale(self, optimizer: torch.optim.Optimizer) -> None:
