@@ -61,11 +61,11 @@ class Trainer:
         seed: fixes the data order and, on a fresh fit, dropout and augmentation; never the
             initial weights (the model may be pretrained): `seed_everything(seed)` before
             building the model, as Keras' `keras.utils.set_random_seed`.
-        quiet: no progress display (always quiet on ranks other than 0).  name: in records.
+        quiet: no progress display (always quiet on ranks other than 0).
+        name: the model's name in history records.
         config: plain values saved in every checkpoint (the run's experiment config).
-        compile: train through `torch.compile(model)` (True: the inductor backend, which needs
-            a C++ compiler on the CPU; or a backend name such as "aot_eager"); the first step's
-            time (compilation) is the first epoch record's `compile_time`, apart from `time`.
+        compile: train through `torch.compile(model)` (True: inductor, which needs a C++
+            compiler on the CPU, or a backend name); compiling is the first epoch's `compile_time`.
         channels_last: 4-D weights and image batches channels-last (NHWC), as oneDNN's CPU
             convolutions prefer; None: on for models with 2-D convolutions on the CPU.
         amp: None, "bf16" or "fp16": automatic mixed precision (autocast) for the training

@@ -48,6 +48,7 @@ def _cpu_signature() -> str:
     return "".join(sorted({line for line in lines if line.startswith(wanted)}))
 
 
+@functools.cache
 def has_avx512() -> bool:
     """Whether the CPU has AVX-512 (the kernels' blocks of 16 floats fill one of its registers;
     with narrower vectors they can lose to PyTorch's own layers)."""
