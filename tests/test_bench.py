@@ -48,3 +48,43 @@ def test_a_result_file_says_where_and_when_it_was_measured(tmp_path, monkeypatch
     assert machine["torch"] == torch.__version__ and machine["torch_threads"] >= 1
     assert len(machine["load_average"]) == 3 and machine["cpus"] >= 1
     assert machine["date"].startswith("20") and "model" in machine["cpu"]
+
+
+def test_the_readme_shows_the_committed_bench_results():
+    from bench import readme
+
+    text = readme.README.read_text()
+    assert readme.render(text, readme.load_results()) == text, (
+        "README.md is stale: python -m bench.readme"
+    )
+
+
+def test_every_benchmark_has_a_row_in_the_readme_table():
+    from bench import readme
+
+    scripts = {p.stem.removeprefix("bench_") for p in BENCH.glob("bench_*.py")}
+    assert {row.bench for row in readme.SPEED_TABLE} == scripts
+
+
+def test_a_bench_without_results_says_how_to_measure_it_and_a_results_row_is_regenerated():
+    from bench import readme
+
+    text = "\n".join([
+        "| claim | ours | published | command |",
+        "| AE vs PCA | typed by hand | PCA = 1 | `python -m bench autoencoders` |",
+        "| other | kept | - | `dllab run vae` |",
+        readme.BEGIN,
+        "old table",
+        readme.END,
+    ])  # fmt: skip
+    machine = {"date": "2026-01-02T03:04:05", "cpu": {"model": "X", "flags": ["avx2"]},
+               "cpus": 2, "load_average": [0.4, 0, 0]}  # fmt: skip
+    rows = {"2": {"ae_over_pca": 0.5}, "8": {"ae_over_pca": 0.25}}
+    results = {"autoencoders": {"machine": machine, "ae_vs_pca": rows}}
+    rendered = readme.render(text, results)
+    assert "| AE vs PCA | k = 2 / 8: MSE ratio 0.50 / 0.25 | PCA = 1 |" in rendered
+    assert "| other | kept |" in rendered and "old table" not in rendered
+    assert "not measured here yet: `python -m bench keras`" in rendered
+    assert "2026-01-02, X (AVX2), 2 CPUs, load 0.4" in rendered
+    with pytest.raises(ValueError, match="markers"):
+        readme.render("no markers", results)
