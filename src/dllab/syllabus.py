@@ -95,10 +95,10 @@ CODE: dict[str, tuple[str, ...]] = {
     "dropout": ("dllab.nn.dropout",),
     "normalization": ("dllab.scratch.norm", "dllab.nn.norm"),
     "data augmentation": ("dllab.data.augment", "dllab.engine.augmented.Augmented"),
-    "BPTT": ("dllab.scratch.recurrent", "dllab.engine.sequence.TruncatedBPTT"),
+    "BPTT": ("dllab.scratch.recurrent", "dllab.models.rnn.TruncatedBPTT"),
     "vanishing and exploding gradients": (
         "dllab.nn.recurrent.ExplicitRecurrent",
-        "dllab.engine.sequence.HiddenGradients",
+        "dllab.models.rnn.HiddenGradients",
     ),
     "gradient clipping": (
         "dllab.scratch.optim.clip_grad_norm",
@@ -115,7 +115,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "sequence tasks": (
         "dllab.data.sequences",
         "dllab.models.seq2seq.Seq2Seq",
-        "dllab.engine.sequence.TeacherForcing",
+        "dllab.models.seq2seq.TeacherForcing",
     ),
     "generative vs discriminative models": (
         "dllab.experiments.unit4.generative.fit_gaussian_naive_bayes",
