@@ -130,22 +130,22 @@ CODE: dict[str, tuple[str, ...]] = {
     "mode collapse": ("dllab.metrics.mode_coverage", "dllab.engine.gan.GANTask"),
     "autoencoder": ("dllab.models.autoencoder.DenseAutoencoder",),
     "denoising autoencoder": (
-        "dllab.engine.autoencoding.corrupt",
-        "dllab.engine.autoencoding.Denoising",
+        "dllab.models.autoencoder.corrupt",
+        "dllab.models.autoencoder.Denoising",
     ),
     "sparse autoencoder": (
-        "dllab.engine.autoencoding.sparsity_kl",
-        "dllab.engine.autoencoding.Sparse",
+        "dllab.models.autoencoder.sparsity_kl",
+        "dllab.models.autoencoder.Sparse",
     ),
-    "variational autoencoder": ("dllab.models.vae.VAE", "dllab.engine.autoencoding.ELBO"),
+    "variational autoencoder": ("dllab.models.vae.VAE", "dllab.models.vae.ELBO"),
     "convolutional autoencoder": ("dllab.models.autoencoder.ConvAutoencoder",),
     "compression and reconstruction": ("dllab.models.autoencoder.DenseAutoencoder",),
-    "VAE-GAN": ("dllab.models.hybrid.VAEGAN", "dllab.engine.autoencoding.VAEGANTask"),
+    "VAE-GAN": ("dllab.models.hybrid.VAEGAN", "dllab.models.hybrid.VAEGANTask"),
     "adversarial autoencoder": (
         "dllab.models.hybrid.AdversarialAutoencoder",
-        "dllab.engine.autoencoding.AdversarialAutoencoding",
+        "dllab.models.hybrid.AdversarialAutoencoding",
     ),
-    "BiGAN/ALI": ("dllab.models.hybrid.BiGAN", "dllab.engine.autoencoding.BidirectionalGAN"),
+    "BiGAN/ALI": ("dllab.models.hybrid.BiGAN", "dllab.models.hybrid.BidirectionalGAN"),
 }
 
 

@@ -3,7 +3,7 @@
 Alg. 1), and the mode coverage of 2-D samples (VEEGAN, Srivastava et al., 2017, §5.1).
 
 References: `dllab.engine.gan.generator_loss` and `gradient_penalty`,
-`dllab.engine.autoencoding.discriminator_bce` and `dllab.metrics.mode_coverage`. The GAN losses
+`dllab.models.hybrid.discriminator_bce` and `dllab.metrics.mode_coverage`. The GAN losses
 and the penalty are about PyTorch itself, so their stubs take and return torch tensors.
 """
 
@@ -14,7 +14,6 @@ from torch import nn
 from dllab import data
 from dllab.data import mixture_modes
 from dllab.engine import GAN, GANTask, Trainer
-from dllab.engine.autoencoding import discriminator_bce
 from dllab.engine.gan import generator_loss as engine_generator_loss
 from dllab.engine.gan import gradient_penalty as engine_gradient_penalty
 from dllab.errors import DivergenceError
@@ -30,6 +29,7 @@ from dllab.exercises.expect import (
 )
 from dllab.metrics import mode_coverage as engine_mode_coverage
 from dllab.models.gan import gan_discriminator_2d, gan_generator_2d
+from dllab.models.hybrid import discriminator_bce
 
 TORCH_IMPORTS = "import torch\nimport torch.nn.functional as F"
 
