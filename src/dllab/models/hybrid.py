@@ -5,7 +5,7 @@ ALI (Dumoulin et al., 2017, "Adversarially Learned Inference"), and the VAE-GAN 
 MLPs sized for the 8x8 digits.
 
 Their tasks, at the end of this file, alternate a discriminator step and an autoencoder step
-through `trainer.backward_step`, as `dllab.engine.gan.GANTask` does, with its non-saturating
+through `trainer.backward_step`, as `dllab.models.gan.GANTask` does, with its non-saturating
 generator loss.
 """
 
@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dllab.engine.gan import generator_loss
 from dllab.engine.tasks import Batch, Task
 from dllab.models.autoencoder import DenseAutoencoder
+from dllab.models.gan import generator_loss
 from dllab.models.mlp import MLP
 from dllab.models.registry import register_model
 from dllab.models.vae import dense_vae, gaussian_kl
