@@ -7,21 +7,16 @@ import pytest
 import torch
 
 from dllab.engine import Reconstruction, Trainer
-from dllab.engine.autoencoding import (
-    ELBO,
-    AdversarialAutoencoding,
-    BidirectionalGAN,
-    Denoising,
-    Sparse,
-    VAEGANTask,
-    corrupt,
-    discriminator_bce,
-    gaussian_kl,
-    negative_log_likelihood,
-    sparsity_kl,
-)
 from dllab.errors import ConfigError
 from dllab.models import create_model
+from dllab.models.autoencoder import Denoising, Sparse, corrupt, sparsity_kl
+from dllab.models.hybrid import (
+    AdversarialAutoencoding,
+    BidirectionalGAN,
+    VAEGANTask,
+    discriminator_bce,
+)
+from dllab.models.vae import ELBO, gaussian_kl, negative_log_likelihood
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from dllab.engine import Callback, ClipNorm, ModelCheckpoint, Schedule, Trainer
-from dllab.engine.gan import (
-    GAN,
-    GANTask,
-    SuperResolutionTask,
-    generator_loss,
-    gradient_penalty,
-    set_adam_betas,
-)
 from dllab.errors import ConfigError
 from dllab.models import create_model
+from dllab.models.gan import GAN, GANTask, generator_loss, gradient_penalty, set_adam_betas
+from dllab.models.srgan import SuperResolutionTask
 from helpers import StopAt, same_weights
 
 

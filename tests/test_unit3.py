@@ -8,7 +8,6 @@ import torch
 from dllab import data
 from dllab.data.imdb import PAD, UNKNOWN
 from dllab.engine import Trainer
-from dllab.engine.sequence import HiddenGradients, TeacherForcing, TruncatedBPTT, stream_chunks
 from dllab.engine.tasks import Supervised
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
@@ -23,6 +22,8 @@ from dllab.experiments.unit3.seq2seq import (
     recursive_forecast,
 )
 from dllab.models import create_model
+from dllab.models.rnn import HiddenGradients, TruncatedBPTT, stream_chunks
+from dllab.models.seq2seq import TeacherForcing
 from dllab.syllabus import TOPICS
 
 UNIT3 = [e.name for e in list_experiments(3)]

@@ -1,5 +1,7 @@
-"""The training engine: the loop (loop.py) and the Trainer around it, tasks (step functions),
-callbacks, checkpoints, optimizers."""
+"""The training engine, generic to every lesson: the loop (loop.py) and the Trainer around it,
+the Task base with its supervised and reconstruction tasks, callbacks, checkpoints, optimizers.
+A lesson's own objective (the ELBO, the GAN's updates, truncated BPTT) is a Task beside its
+model in `dllab.models`."""
 
 from dllab.engine.augmented import Augmented
 from dllab.engine.callbacks import (
@@ -10,7 +12,6 @@ from dllab.engine.callbacks import (
     ModelCheckpoint,
     TensorBoardLogger,
 )
-from dllab.engine.gan import GAN, GANTask, SampleSnapshots
 from dllab.engine.history import History
 from dllab.engine.optim import ClipNorm, ClipValue, Schedule, make_optimizer, make_schedule
 from dllab.engine.prepare import resolve_device
@@ -24,14 +25,11 @@ __all__ = [
     "ClipNorm",
     "ClipValue",
     "EarlyStopping",
-    "GAN",
-    "GANTask",
     "GradientNormMonitor",
     "History",
     "HistoryLogger",
     "ModelCheckpoint",
     "Reconstruction",
-    "SampleSnapshots",
     "Schedule",
     "Supervised",
     "Task",

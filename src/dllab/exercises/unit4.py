@@ -2,8 +2,8 @@
 (Goodfellow et al., 2014, eq. 1 and §3), WGAN-GP's gradient penalty (Gulrajani et al., 2017,
 Alg. 1), and the mode coverage of 2-D samples (VEEGAN, Srivastava et al., 2017, §5.1).
 
-References: `dllab.engine.gan.generator_loss` and `gradient_penalty`,
-`dllab.engine.autoencoding.discriminator_bce` and `dllab.metrics.mode_coverage`. The GAN losses
+References: `dllab.models.gan.generator_loss` and `gradient_penalty`,
+`dllab.models.hybrid.discriminator_bce` and `dllab.metrics.mode_coverage`. The GAN losses
 and the penalty are about PyTorch itself, so their stubs take and return torch tensors.
 """
 
@@ -13,10 +13,7 @@ from torch import nn
 
 from dllab import data
 from dllab.data import mixture_modes
-from dllab.engine import GAN, GANTask, Trainer
-from dllab.engine.autoencoding import discriminator_bce
-from dllab.engine.gan import generator_loss as engine_generator_loss
-from dllab.engine.gan import gradient_penalty as engine_gradient_penalty
+from dllab.engine import Trainer
 from dllab.errors import DivergenceError
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import (
@@ -29,7 +26,10 @@ from dllab.exercises.expect import (
     unpack,
 )
 from dllab.metrics import mode_coverage as engine_mode_coverage
-from dllab.models.gan import gan_discriminator_2d, gan_generator_2d
+from dllab.models.gan import GAN, GANTask, gan_discriminator_2d, gan_generator_2d
+from dllab.models.gan import generator_loss as engine_generator_loss
+from dllab.models.gan import gradient_penalty as engine_gradient_penalty
+from dllab.models.hybrid import discriminator_bce
 
 TORCH_IMPORTS = "import torch\nimport torch.nn.functional as F"
 

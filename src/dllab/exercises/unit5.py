@@ -2,9 +2,10 @@
 §2.4 and App. B), the denoising autoencoder's corruptions (Vincent et al., 2010, §4.2) and the
 sparse autoencoder's KL(ρ‖ρ̂) penalty (Ng, 2011, §2.3).
 
-References: `dllab.models.vae.VAE.reparameterize`, `dllab.engine.autoencoding`'s
-`gaussian_kl`, `corrupt` and `sparsity_kl` (gradients by autograd). The VAE exercise is about
-PyTorch itself (gradients flow through z), so its stub takes and returns torch tensors.
+References: `dllab.models.vae`'s `VAE.reparameterize` and `gaussian_kl`,
+`dllab.models.autoencoder`'s `corrupt` and `sparsity_kl` (gradients by autograd). The VAE
+exercise is about PyTorch itself (gradients flow through z), so its stub takes and returns
+torch tensors.
 """
 
 from functools import partial
@@ -15,19 +16,12 @@ import torch
 
 from dllab import data
 from dllab.engine import Trainer
-from dllab.engine.autoencoding import (
-    ELBO,
-    corrupt,
-)
-from dllab.engine.autoencoding import (
-    gaussian_kl as engine_gaussian_kl,
-)
-from dllab.engine.autoencoding import (
-    sparsity_kl as engine_sparsity_kl,
-)
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import Fail, as_array, expect, expect_close, expect_gradient
-from dllab.models.vae import VAE, vae_digits
+from dllab.models.autoencoder import corrupt
+from dllab.models.autoencoder import sparsity_kl as engine_sparsity_kl
+from dllab.models.vae import ELBO, VAE, vae_digits
+from dllab.models.vae import gaussian_kl as engine_gaussian_kl
 
 # -------------------------------------------------------------- VAE reparameterisation
 

@@ -1,12 +1,14 @@
 """Autoencoders: dense (Hinton & Salakhutdinov, 2006, "Reducing the dimensionality of data with
 neural networks"), sparse (Ng, 2011, "Sparse autoencoder", CS294A notes §2.3), denoising (Vincent
 et al., 2008, "Extracting and composing robust features with denoising autoencoders": the model
-is a plain autoencoder, the corruption lives in `dllab.engine.autoencoding`) and convolutional
+is a plain autoencoder, the `Denoising` task corrupts its inputs) and convolutional
 (Masci et al., 2011, "Stacked convolutional auto-encoders"; strided convolutions down and
 transposed convolutions up, as in Radford et al., 2016).
 
 Every autoencoder has `encode(x) -> z (B, k)`, `decode(z) -> x_hat` shaped like x, and
-`forward = decode(encode(x))`.
+`forward = decode(encode(x))`. Plain reconstruction trains it (`dllab.engine.Reconstruction`);
+the tasks at the end of this file add the corruption (`Denoising`) or the sparsity penalty
+(`Sparse`).
 """
 
 from collections.abc import Sequence
@@ -15,10 +17,14 @@ from math import prod
 import torch
 from torch import Tensor, nn
 
+from dllab.engine.tasks import Batch, Reconstruction
+from dllab.errors import ConfigError, unknown_name_message
 from dllab.models.mlp import MLP
 from dllab.models.registry import register_model
 from dllab.nn import activation as make_activation
 from dllab.nn.dims import by_dims
+
+CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 
 
 class DenseAutoencoder(nn.Module):
@@ -184,3 +190,83 @@ def conv_autoencoder_digits(latent_dim: int = 8, channels: tuple[int, ...] = (32
 def conv_autoencoder_mnist1d(latent_dim: int = 8, channels: tuple[int, ...] = (32, 64)):
     """(1, 40) -> (32, 20) -> (64, 10) -> k, and back; linear output for real-valued signals."""
     return ConvAutoencoder(1, 40, latent_dim, channels, dims=1, output_activation=None)
+
+
+def corrupt(
+    X: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A corrupted copy of X (Vincent et al., 2010, "Stacked denoising autoencoders", §4.2).
+
+    Args:
+        kind: "gaussian" adds N(0, level²) noise; "masking" sets a random fraction `level` of
+            the entries to 0; "salt_pepper" sets a fraction `level` to 0 or 1 with equal odds.
+        level: the noise's standard deviation, or the fraction of entries corrupted.
+    """
+    if kind not in CORRUPTIONS:
+        raise ConfigError(unknown_name_message("corruption", kind, CORRUPTIONS))
+    if kind == "gaussian":
+        noise = torch.randn(X.shape, generator=generator, device=X.device)
+        return X + level * noise
+    hit = torch.rand(X.shape, generator=generator, device=X.device) < level  # (B, ...) bools
+    if kind == "masking":
+        return X.masked_fill(hit, 0.0)
+    salt = torch.rand(X.shape, generator=generator, device=X.device) < 0.5
+    return torch.where(hit, salt.to(X.dtype), X)
+
+
+class Denoising(Reconstruction):
+    """Reconstruct the clean input from a freshly corrupted copy of each training batch.
+
+    Like dropout, the corruption is a training-time regulariser: in eval mode (`evaluate`,
+    validation) the model reconstructs the clean input, so `val_loss` is the plain
+    reconstruction error; measure denoising by corrupting inputs yourself (`corrupt`).
+    """
+
+    def __init__(self, kind: str = "gaussian", level: float = 0.3, loss: str = "mse"):
+        super().__init__(loss)
+        corrupt(torch.zeros(1), kind, level)  # validates the name now, not mid-training
+        self.kind, self.level = kind, level
+
+    def compute(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        X = batch[0]
+        X_hat = model(corrupt(X, self.kind, self.level) if model.training else X)
+        return self.loss_fn(X_hat, X), {}
+
+
+def sparsity_kl(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
+    """Σ_j KL(ρ || ρ̂_j) between Bernoulli means, summed over code units (Ng, 2011, §2.3):
+    KL(ρ || ρ̂) = ρ log(ρ/ρ̂) + (1 - ρ) log((1 - ρ)/(1 - ρ̂))."""
+    rho_hat = rho_hat.clamp(1e-6, 1 - 1e-6)
+    return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+
+
+class Sparse(Reconstruction):
+    """Reconstruction plus a sparsity penalty on the code h = encode(x).
+
+    "l1": weight * mean over the batch of Σ_j |h_j| (an activity regulariser, Goodfellow et al.,
+    2016, §14.2.1); "kl": weight * Σ_j KL(ρ || ρ̂_j), ρ̂_j the batch-mean activation of unit j
+    (Ng, 2011), which needs a code in (0, 1) (a sigmoid code).
+    """
+
+    def __init__(self, penalty: str = "kl", weight: float = 0.1, rho: float = 0.05, loss="mse"):
+        super().__init__(loss)
+        if penalty not in ("l1", "kl"):
+            raise ConfigError(unknown_name_message("sparsity penalty", penalty, ("l1", "kl")))
+        if not 0 < rho < 1:
+            raise ConfigError(f"the target activation rho must be in (0, 1), got {rho}")
+        self.penalty, self.weight, self.rho = penalty, weight, rho
+
+    def compute(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        X = batch[0]
+        h = model.encode(X)  # (B, k)
+        recon = self.loss_fn(model.decode(h), X)
+        if self.penalty == "l1":
+            penalty = h.abs().sum(1).mean()
+        else:
+            penalty = sparsity_kl(self.rho, h.mean(0))
+        logs = {
+            "recon": recon.detach(),
+            "sparsity": penalty.detach(),
+            "mean_code": h.mean().detach(),
+        }
+        return recon + self.weight * penalty, logs

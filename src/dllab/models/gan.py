@@ -1,20 +1,44 @@
-"""MLP generators and discriminators: the vanilla GAN (Goodfellow et al., 2014), its conditional
-form (Mirza & Osindero, 2014: the one-hot label is concatenated to the noise and to the
-discriminator's input), and PacGAN's packed discriminator (Lin et al., 2018: m samples judged
-together). The same discriminator is the WGAN-GP critic (Gulrajani et al., 2017): it outputs an
-unbounded score and uses no batch norm, which would break the per-sample gradient penalty.
+"""GANs: MLP generators and discriminators, the `GAN` container that pairs any generator with
+any discriminator, and `GANTask`, its alternating discriminator and generator updates
+(Goodfellow et al., 2014, "Generative Adversarial Nets", Alg. 1).
 
-Pair them with `dllab.engine.gan.GAN` and train with `GANTask`.
+The networks: the vanilla GAN, its conditional form (Mirza & Osindero, 2014: the one-hot label
+is concatenated to the noise and to the discriminator's input), and PacGAN's packed
+discriminator (Lin et al., 2018: m samples judged together). The same discriminator is the
+WGAN-GP critic (Gulrajani et al., 2017): it outputs an unbounded score and uses no batch norm,
+which would break the per-sample gradient penalty. DCGAN, LAPGAN and SRGAN bring their own
+networks (`dcgan.py`, `lapgan.py`, `srgan.py`) to the same container and task.
+
+Losses, with D(x) a logit and σ the sigmoid:
+- discriminator: -E log σ(D(x)) - E log(1 - σ(D(G(z))))  (Goodfellow et al., 2014, eq. 1),
+  with one-sided label smoothing: real targets 1 - s instead of 1 (Salimans et al., 2016, §3.4);
+- generator, "minimax": J_G = E log(1 - σ(D(G(z)))), which saturates when D wins (eq. 1);
+- generator, "non_saturating": J_G = -E log σ(D(G(z)))  (Goodfellow et al., 2014, §3);
+- "wgan_gp": critic E D(G(z)) - E D(x) + λ E (||∇D(x̂)||₂ - 1)², x̂ on lines between real and
+  fake samples; generator -E D(G(z))  (Gulrajani et al., 2017, Alg. 1).
+
+Every step updates the discriminator once; the generator is updated every `n_critic` steps.
+PacGAN packing (Lin et al., 2018) shows the discriminator `pack` samples at once, concatenated.
+An exponential moving average of the generator's weights (Karras et al., 2018; Yazıcı et al.,
+2019) lives in the model, so checkpoints carry it with the weights.
 """
 
+import copy
 import math
+from collections.abc import Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from dllab.engine.callbacks import Callback
+from dllab.engine.tasks import Batch, Task
+from dllab.errors import ConfigError
 from dllab.models.registry import register_model
 
 OUTPUTS = {"none": nn.Identity, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+GAN_LOSSES = ("minimax", "non_saturating", "wgan_gp")
+GAN_BETAS = (0.5, 0.999)  # Adam's (β1, β2) for adversarial training (Radford et al., 2016, §4)
 
 
 def _mlp(sizes: list[int], activation: type[nn.Module]) -> list[nn.Module]:
@@ -136,3 +160,258 @@ def gan_generator_digits(
 def gan_discriminator_digits(num_classes: int = 0, num_hiddens: int = 256, num_layers: int = 2):
     """8x8 digits flattened (+ one-hot label when num_classes > 0) -> logit."""
     return MLPDiscriminator(64 + num_classes, num_hiddens, num_layers)
+
+
+def set_adam_betas(
+    optimizers: Iterable[torch.optim.Optimizer], betas: tuple[float, float] = GAN_BETAS
+) -> None:
+    """Give every Adam or AdamW optimizer in `optimizers` the momentum terms `betas`.
+
+    Radford et al. found Adam's default β1 = 0.9 made adversarial training oscillate and
+    unstable, and β1 = 0.5 stabilised it; every task that trains a discriminator against
+    another network uses it (GANs here; BiGAN/ALI, VAE-GAN and AAE through their trainer's
+    `optimizers`). Other optimizers are left as they are.
+    """
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            if "betas" in group:  # Adam and AdamW
+                group["betas"] = tuple(betas)
+
+
+class GAN(nn.Module):
+    """A generator, a discriminator and (optionally) the moving average of the generator.
+
+    Args:
+        generator: (B, latent_dim [+ num_classes]) -> samples (B, ...).
+        discriminator: samples, flattened and concatenated with labels / packed as the task
+            says -> logits (B', 1) or (B',).
+        latent_dim: size of the noise vector z ~ N(0, I).
+        num_classes: for a conditional GAN (Mirza & Osindero, 2014): the one-hot label is
+            concatenated to the generator's noise and to the discriminator's flattened input.
+        vector_condition: condition on a tensor instead (LAPGAN's coarse image, Denton et
+            al., 2015): batches are (X, condition), the condition is flattened and appended.
+        ema: keep `ema_generator`, a copy of the generator updated as a moving average.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        latent_dim: int,
+        num_classes: int | None = None,
+        vector_condition: bool = False,
+        ema: bool = True,
+    ):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.conditional = num_classes is not None or vector_condition
+        self.ema_generator = copy.deepcopy(generator).requires_grad_(False) if ema else None
+
+    def noise(self, n: int, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z ~ N(0, I) (n, latent_dim), with the condition appended for a conditional GAN."""
+        z = torch.randn(n, self.latent_dim, device=next(self.parameters()).device)
+        return self.condition(z, y)
+
+    def condition(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """x (B, ...) -> (B, D + K): flattened, one_hot(y) or y flattened appended; x itself
+        for an unconditional GAN."""
+        if not self.conditional:
+            return x
+        if y is None:
+            raise ConfigError("a conditional GAN needs its condition: give (X, y) batches")
+        if self.num_classes is not None:
+            y = F.one_hot(y.long(), self.num_classes)
+        return torch.cat([x.flatten(1), y.flatten(1).to(x.dtype)], 1)
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, use_ema: bool = True) -> torch.Tensor:
+        """Samples G(z) from noise z (as built by `noise`), by the averaged generator if kept."""
+        net = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        was_training = net.training
+        net.eval()
+        X = net(z)
+        net.train(was_training)
+        return X
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """D(G(z)): the logits the discriminator gives to generated samples."""
+        return self.discriminator(self.generator(z))
+
+
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None
+) -> torch.Tensor:
+    """E (||∇_x̂ D(x̂)||₂ - 1)² at x̂ = εx + (1-ε)x̃, ε ~ U(0, 1) per sample (Gulrajani et al., Alg. 1).
+
+    Args:
+        critic: inputs (B, ...) -> scores.
+        real, fake: (B, ...) critic inputs.
+        eps: (B, 1, ...) interpolation weights broadcast over a sample; uniform when not given.
+    """
+    if eps is None:
+        eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device)  # (B, 1, ...)
+    with torch.enable_grad():  # also under evaluate()'s no_grad
+        x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)  # (B, ...)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, ...)
+        return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """J_G for `kind` in GAN_LOSSES, from the discriminator's logits on G(z)."""
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()  # log(1 - σ(l)) = -softplus(l)
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()  # -log σ(l) = softplus(-l)
+    return -fake_logits.mean()
+
+
+class GANTask(Task):
+    """Alternating updates of a `GAN` model's discriminator and generator.
+
+    Args:
+        loss: "minimax", "non_saturating" or "wgan_gp".
+        n_critic: discriminator updates per generator update.
+        gp_weight: λ of the gradient penalty (WGAN-GP only; Gulrajani et al. use 10).
+        label_smoothing: s of one-sided label smoothing (real targets 1 - s).
+        pack: PacGAN degree m: the discriminator judges m samples concatenated.
+        ema_decay: β of the generator's moving average θ_ema ← βθ_ema + (1-β)θ.
+        betas: Adam's (β1, β2) for both networks; DCGAN's β1 = 0.5 (Radford et al., §4).
+    """
+
+    def __init__(
+        self,
+        loss: str = "non_saturating",
+        n_critic: int = 1,
+        gp_weight: float = 10.0,
+        label_smoothing: float = 0.0,
+        pack: int = 1,
+        ema_decay: float = 0.999,
+        betas: tuple[float, float] = GAN_BETAS,
+    ):
+        if loss not in GAN_LOSSES:
+            raise ConfigError(f"unknown GAN loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
+        if n_critic < 1 or pack < 1 or not 0 <= label_smoothing < 1 or not 0 <= ema_decay < 1:
+            raise ConfigError("GAN task: need n_critic >= 1, pack >= 1, 0 <= smoothing, decay < 1")
+        self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
+        self.label_smoothing, self.pack, self.ema_decay = label_smoothing, pack, ema_decay
+        self.betas = betas
+        self.loss_name = "discriminator"  # the loss it logs as "loss" (reports name it so)
+
+    def make_optimizers(self, model: GAN, build) -> dict[str, torch.optim.Optimizer]:
+        optimizers = {
+            "discriminator": build(model.discriminator.parameters()),
+            "generator": build(model.generator.parameters()),
+        }
+        set_adam_betas(optimizers.values(), self.betas)
+        return optimizers
+
+    def _critic_input(self, model: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Samples (B, ...) as the discriminator sees them: with their one-hot labels appended
+        (conditional GAN) and m consecutive samples side by side, (B // m, m * D) (PacGAN)."""
+        x = model.condition(x, y)
+        return x if self.pack == 1 else x.reshape(x.shape[0] // self.pack, -1)
+
+    def _split(self, model: GAN, batch: Batch):
+        """Real samples trimmed to a multiple of `pack`, their labels (or None), and noise."""
+        X = batch[0]
+        y = batch[1] if len(batch) > 1 and model.conditional else None
+        n = X.shape[0] - X.shape[0] % self.pack
+        if n == 0:
+            raise ConfigError(f"batch of {X.shape[0]} is smaller than the PacGAN pack {self.pack}")
+        X, y = X[:n], None if y is None else y[:n]
+        return X, y, model.noise(n, y)
+
+    def discriminator_loss(self, model: GAN, real, fake, y) -> tuple[torch.Tensor, dict]:
+        """The discriminator's (critic's) loss on real and generated samples (B, ...)."""
+        real_in, fake_in = self._critic_input(model, real, y), self._critic_input(model, fake, y)
+        real_logits = model.discriminator(real_in).reshape(-1)
+        fake_logits = model.discriminator(fake_in).reshape(-1)
+        if self.loss == "wgan_gp":
+            penalty = gradient_penalty(model.discriminator, real_in, fake_in)
+            loss = fake_logits.mean() - real_logits.mean() + self.gp_weight * penalty
+            logs = {"gradient_penalty": penalty, "wasserstein": real_logits - fake_logits}
+        else:
+            target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
+            loss = F.binary_cross_entropy_with_logits(real_logits, target)
+            loss = loss + F.binary_cross_entropy_with_logits(
+                fake_logits, torch.zeros_like(fake_logits)
+            )
+            # the discriminator's mean probability that real / generated samples are real
+            logs = {"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)}
+        return loss, {k: v.detach().mean() for k, v in logs.items()}
+
+    def generator_step_loss(self, model: GAN, fake, real, y) -> tuple[torch.Tensor, dict]:
+        """J_G on generated samples (B, ...); `real` is there for losses that compare."""
+        logits = model.discriminator(self._critic_input(model, fake, y))
+        return generator_loss(self.loss, logits.reshape(-1)), {}
+
+    def compute(self, model: GAN, batch: Batch) -> tuple[torch.Tensor, dict]:
+        """Evaluation: the discriminator's loss, and the generator's, on one batch."""
+        X, y, z = self._split(model, batch)
+        fake = model.generator(z)
+        loss, logs = self.discriminator_loss(model, X, fake, y)
+        loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
+        return loss, {**logs, "loss_g": loss_g, **logs_g}
+
+    def training_step(self, trainer, batch: Batch) -> dict[str, torch.Tensor]:
+        model: GAN = trainer.model
+        X, y, z = self._split(model, batch)
+        fake = model.generator(z)
+        loss_d, logs = self.discriminator_loss(model, X, fake.detach(), y)
+        trainer.backward_step(loss_d, optimizer="discriminator")
+        if (trainer.step + 1) % self.n_critic == 0:
+            loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
+            trainer.backward_step(loss_g, optimizer="generator")
+            self.update_ema(model, updates=(trainer.step + 1) // self.n_critic)
+        else:
+            with torch.no_grad():
+                loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
+        logs_g = {k: v.detach() for k, v in logs_g.items()}
+        return {"loss": loss_d.detach(), "loss_g": loss_g.detach(), **logs, **logs_g}
+
+    @torch.no_grad()
+    def update_ema(self, model: GAN, updates: int) -> None:
+        """θ_ema ← βθ_ema + (1-β)θ for parameters; buffers (batch-norm statistics) are copied.
+
+        β is min(ema_decay, (u - 1) / u) at the u-th generator update: a plain running mean of
+        the generators seen until the moving average takes over, so that no weight stays on the
+        untrained initial generator (with β = 0.999 throughout, 45% of it would remain after
+        800 updates, and a short run would sample noise). Long runs are unchanged: the first
+        thousand generators weigh 0.999^n by the end either way.
+        """
+        if model.ema_generator is None:
+            return
+        decay = min(self.ema_decay, (updates - 1) / updates) if updates > 0 else 0.0
+        for ema, current in zip(model.ema_generator.parameters(), model.generator.parameters()):
+            ema.lerp_(current, 1 - decay)
+        for ema, current in zip(model.ema_generator.buffers(), model.generator.buffers()):
+            ema.copy_(current)
+
+
+class SampleSnapshots(Callback):
+    """Samples of a fixed noise batch `z` at the start and every `every` epochs: the frames of
+    a training-progress figure or GIF. Checkpoints keep them, so a resumed run has them all."""
+
+    def __init__(self, z: torch.Tensor, every: int = 1):
+        self.z, self.every = z, every
+        self.epochs: list[int] = []
+        self.samples: list[torch.Tensor] = []
+
+    def _take(self, trainer) -> None:
+        self.epochs.append(trainer.epoch)
+        self.samples.append(trainer.model.sample(self.z.to(trainer.device)).cpu())
+
+    def on_fit_start(self, trainer) -> None:
+        if trainer.epoch == 0 and not self.epochs:
+            self._take(trainer)
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        if trainer.epoch % self.every == 0 or trainer.epoch == trainer.num_epochs:
+            self._take(trainer)
+
+    def state_dict(self) -> dict:
+        return {"epochs": list(self.epochs), "samples": [s.clone() for s in self.samples]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epochs, self.samples = list(state["epochs"]), list(state["samples"])

@@ -3,12 +3,15 @@ to Sequence Learning with Neural Networks"; Cho et al. 2014).
 
 The encoder reads the source tokens and its final state — the whole source in a fixed-size
 vector — initialises the decoder, which is trained with teacher forcing (the true previous
-target token as input) and decodes greedily at inference (its own previous prediction).
+target token as input: `TeacherForcing`, below) and decodes greedily at inference (its own
+previous prediction).
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from dllab.engine.tasks import Batch, Task
 from dllab.models.registry import register_model
 from dllab.models.rnn import check_input, with_defaults
 from dllab.nn.recurrent import State, make_recurrent
@@ -99,3 +102,21 @@ class Seq2Seq(nn.Module):
 def seq2seq_lstm(**kwargs) -> Seq2Seq:
     """LSTM encoder-decoder over two 16-token vocabularies (id 0 starts decoding)."""
     return with_defaults(Seq2Seq, kwargs, src_vocab=16, tgt_vocab=16, cell="lstm")
+
+
+class TeacherForcing(Task):
+    """Encoder-decoder training with teacher forcing (Williams & Zipser 1989; Sutskever et al.
+    2014): a batch (src, tgt_in, tgt) -> model(src, tgt_in) logits (B, T_out, V) against tgt
+    (B, T_out), ignoring `pad` positions in the loss and accuracy."""
+
+    def __init__(self, pad: int = 0):
+        self.pad = pad
+
+    def compute(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        src, tgt_in, tgt = batch
+        logits = model(src, tgt_in)  # (B, T_out, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), ignore_index=self.pad)
+        with torch.no_grad():
+            real = tgt != self.pad
+            accuracy = ((logits.argmax(-1) == tgt) & real).sum() / real.sum()
+        return loss, {"accuracy": accuracy}

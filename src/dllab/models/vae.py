@@ -1,19 +1,26 @@
 """The variational autoencoder (Kingma & Welling, 2014, "Auto-Encoding Variational Bayes"; Rezende
-et al., 2014), dense and convolutional, with the β weight of Higgins et al. (2017, "β-VAE")
-applied by the loss (`dllab.engine.autoencoding.ELBO`).
+et al., 2014), dense and convolutional, and its loss, the negative evidence lower bound with
+the β weight of Higgins et al. (2017, "β-VAE") on the KL (`ELBO`).
 
 The encoder gives q(z|x) = N(μ, diag σ²) as (μ, log σ²); a code is drawn by the
 reparameterisation trick z = μ + σ ⊙ ε, ε ~ N(0, I) (Kingma & Welling, §2.4), so gradients flow
 through μ and σ; the decoder gives the parameters of p(x|z): Bernoulli logits for data in
 [0, 1] (`likelihood="bernoulli"`) or the mean of a Gaussian of fixed σ for real-valued data.
+
+The ELBO is logged in nats per sample, with its two parts:
+    log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z))   (Kingma & Welling, 2014, eq. 3)
+`recon` = -E_q[log p(x|z)] (one z sample, summed over pixels), `kl` in closed form.
 """
 
+import math
 from collections.abc import Sequence
 from math import prod
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dllab.engine.tasks import Batch, Reconstruction
 from dllab.errors import ConfigError
 from dllab.models.autoencoder import ConvAutoencoder
 from dllab.models.mlp import MLP
@@ -127,3 +134,45 @@ def conv_vae_digits(latent_dim: int = 8, channels: tuple[int, ...] = (32, 64)) -
     up = ConvAutoencoder(1, 8, latent_dim, channels, output_activation=None)
     decoder = nn.Sequential(up.decoder_fc, _Reshape(up.inner_shape), up.decoder)
     return VAE(shell.encoder, decoder, latent_dim, "bernoulli")
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) || N(0, I)) per sample (B,), summed over the code."""
+    # KL(q(z|x) || N(0, I)) = -0.5 * sum(1 + log σ² - μ² - σ²)  (Kingma & Welling, App. B)
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def negative_log_likelihood(
+    model: nn.Module, params: torch.Tensor, X: torch.Tensor
+) -> torch.Tensor:
+    """-log p(x|z) per sample (B,) in nats, summed over every pixel or time step."""
+    if model.likelihood == "bernoulli":
+        # -log p(x|z) = -Σ x log x̂ + (1 - x) log(1 - x̂), x̂ = sigmoid(logits)
+        nll = F.binary_cross_entropy_with_logits(params, X, reduction="none")
+    else:
+        # -log N(x; x̂, σ²) = (x - x̂)² / 2σ² + log σ + ½ log 2π
+        s = model.sigma
+        nll = (X - params).pow(2) / (2 * s**2) + math.log(s) + 0.5 * math.log(2 * math.pi)
+    return nll.flatten(1).sum(1)
+
+
+class ELBO(Reconstruction):
+    """The VAE's loss -ELBO with β on the KL (Higgins et al., 2017): recon + β KL, batch mean.
+
+    Logs `recon` (-E_q log p(x|z)), `kl` and `elbo` = -(recon + kl), all in nats per sample;
+    with β != 1 `loss` differs from -elbo.
+    """
+
+    def __init__(self, beta: float = 1.0):
+        if beta < 0:
+            raise ConfigError(f"beta must be >= 0, got {beta}")
+        self.beta = beta
+
+    def compute(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        X = batch[0]
+        params, mu, logvar = model(X)
+        recon = negative_log_likelihood(model, params, X).mean()
+        kl = gaussian_kl(mu, logvar).mean()
+        elbo = -(recon + kl)
+        logs = {"recon": recon.detach(), "kl": kl.detach(), "elbo": elbo.detach()}
+        return recon + self.beta * kl, logs

@@ -21,11 +21,11 @@ from torch import nn
 
 from dllab.config import param
 from dllab.data import toy2d
-from dllab.engine.gan import GAN, GANTask, set_adam_betas
 from dllab.engine.optim import make_optimizer
 from dllab.errors import ConfigError
 from dllab.metrics import mode_coverage
 from dllab.models import create_model
+from dllab.models.gan import GAN, GANTask, set_adam_betas
 from dllab.nn import init_for_activation_
 
 GRID = 40  # cells per side of the decision surface sent each frame

@@ -10,12 +10,12 @@ import torch
 from dllab import data
 from dllab.config import param
 from dllab.engine import ClipNorm, ClipValue
-from dllab.engine.sequence import HiddenGradients
 from dllab.engine.tasks import Supervised
 from dllab.errors import DivergenceError
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit3.shared import ADDING_BASELINE
+from dllab.models.rnn import HiddenGradients
 from dllab.report import plots
 
 

@@ -10,11 +10,11 @@ import torch
 from dllab import data
 from dllab.config import param
 from dllab.engine import ClipNorm
-from dllab.engine.sequence import TruncatedBPTT, stream_chunks
 from dllab.experiments.common import train_classifier
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit3.shared import CELL_NAMES, Cell
+from dllab.models.rnn import TruncatedBPTT, stream_chunks
 from dllab.report import plots
 
 

@@ -9,10 +9,10 @@ import torch
 
 from dllab import data
 from dllab.config import param
-from dllab.engine.sequence import TeacherForcing
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit3.shared import CELL_NAMES, Cell
+from dllab.models.seq2seq import TeacherForcing
 from dllab.report import plots
 
 PAD, BOS, EOS, DIGIT0 = 0, 1, 2, 3  # token ids; digits d are DIGIT0 + d

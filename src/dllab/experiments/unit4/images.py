@@ -11,7 +11,6 @@ import torch.nn.functional as F
 
 from dllab import data
 from dllab.config import param
-from dllab.engine import GAN, GANTask, SampleSnapshots
 from dllab.errors import ConfigError
 from dllab.experiments.common import (
     classifier_features,
@@ -22,6 +21,7 @@ from dllab.experiments.common import (
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import class_precision_recall, sample_diversity
+from dllab.models.gan import GAN, GANTask, SampleSnapshots
 from dllab.report import plots
 
 

@@ -10,13 +10,12 @@ import torch
 from dllab import data
 from dllab.config import param
 from dllab.data import mixture_modes
-from dllab.engine import GAN, GANTask, SampleSnapshots
-from dllab.engine.gan import GAN_BETAS
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
     mode_coverage,
 )
+from dllab.models.gan import GAN, GAN_BETAS, GANTask, SampleSnapshots
 from dllab.report import plots
 
 # method -> (GAN loss, whether the discriminator packs `cfg.pack` samples as in PacGAN)

@@ -8,15 +8,15 @@ import torch.nn.functional as F
 
 from dllab import data
 from dllab.config import param
-from dllab.engine import GAN, GANTask
-from dllab.engine.gan import SuperResolutionTask
 from dllab.experiments.common import classifier_features, image_scores, scoring_classifier
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
     psnr,
 )
+from dllab.models.gan import GAN, GANTask
 from dllab.models.lapgan import downsample, laplacian_pyramid, reconstruct, upsample
+from dllab.models.srgan import SuperResolutionTask
 from dllab.report import plots
 
 

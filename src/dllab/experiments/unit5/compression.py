@@ -10,10 +10,6 @@ from sklearn.decomposition import PCA
 
 from dllab.config import param
 from dllab.engine import Reconstruction
-from dllab.engine.autoencoding import (
-    Denoising,
-    Sparse,
-)
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
 from dllab.experiments.unit5.shared import (
@@ -25,6 +21,7 @@ from dllab.experiments.unit5.shared import (
     pca_reconstruct,
     reconstruction_mse,
 )
+from dllab.models.autoencoder import Denoising, Sparse
 from dllab.report import plots
 
 

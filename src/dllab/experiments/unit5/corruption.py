@@ -9,10 +9,6 @@ from torch import nn
 from dllab import data
 from dllab.config import param
 from dllab.engine import EarlyStopping, Reconstruction
-from dllab.engine.autoencoding import (
-    Denoising,
-    corrupt,
-)
 from dllab.errors import ConfigError
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
@@ -22,6 +18,7 @@ from dllab.experiments.unit5.shared import (
     load_ae_data,
 )
 from dllab.metrics import psnr, roc_auc
+from dllab.models.autoencoder import Denoising, corrupt
 from dllab.report import plots
 
 

@@ -9,13 +9,6 @@ import torch.nn.functional as F
 
 from dllab.config import param
 from dllab.engine import Reconstruction
-from dllab.engine.autoencoding import (
-    ELBO,
-    AdversarialAutoencoding,
-    BidirectionalGAN,
-    VAEGANTask,
-)
-from dllab.engine.gan import GAN, GANTask, set_adam_betas
 from dllab.experiments.common import image_scores, scoring_classifier
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
@@ -25,6 +18,9 @@ from dllab.experiments.unit5.shared import (
     load_ae_data,
 )
 from dllab.metrics import linear_probe_accuracy, sample_diversity
+from dllab.models.gan import GAN, GANTask, set_adam_betas
+from dllab.models.hybrid import AdversarialAutoencoding, BidirectionalGAN, VAEGANTask
+from dllab.models.vae import ELBO
 from dllab.report import plots
 
 

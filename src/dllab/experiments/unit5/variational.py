@@ -6,9 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from dllab.config import param
-from dllab.engine.autoencoding import (
-    ELBO,
-)
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.experiments.unit5.shared import (
@@ -16,6 +13,7 @@ from dllab.experiments.unit5.shared import (
     fit_autoencoder,
     load_ae_data,
 )
+from dllab.models.vae import ELBO
 from dllab.report import plots
 
 
