@@ -45,6 +45,25 @@ def test_pacgan_networks_have_the_papers_shapes_and_maxout_takes_the_largest_pie
     assert abs(weights.std().item() - 0.02) < 0.002  # N(0, 0.02) as PacGAN's code
 
 
+def test_veegan_networks_are_the_unrolled_gans_relu_nets_with_orthogonal_weights():
+    G = create_model("veegan_generator_2d")
+    D = create_model("veegan_discriminator_2d", pack=2)
+    assert G(torch.randn(5, 256)).shape == (5, 2) and D(torch.randn(5, 4)).shape == (5, 1)
+    linears = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [128, 128, 2]
+    assert sum(isinstance(m, torch.nn.ReLU) for m in D.modules()) == 2
+    w = linears[1].weight  # square: orthogonal rows scaled by the gain 1.4
+    assert torch.allclose(w @ w.T, 1.4**2 * torch.eye(128), atol=1e-4)
+
+
+def test_the_generator_can_learn_at_its_own_rate():
+    trainer = gan_trainer(GANTask(generator_lr=1e-2))
+    trainer.fit(make_data(), num_epochs=1, batch_size=64)
+    optimizers = trainer.optimizers
+    assert optimizers["generator"].param_groups[0]["lr"] == 1e-2
+    assert optimizers["discriminator"].param_groups[0]["lr"] == 1e-3
+
+
 def test_generator_losses_are_the_formulas():
     logits = torch.tensor([-2.0, 0.0, 3.0])
     d = torch.sigmoid(logits)

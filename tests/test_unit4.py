@@ -60,6 +60,13 @@ def test_gan_2d_runs_pacgans_published_setup_on_its_own_ring(quick_runs):
     assert json.loads((folder / "config.json").read_text())["config"]["setup"] == "pacgan"
 
 
+def test_gan_2d_runs_veegans_setup_with_its_noise_and_learning_rates(quick_runs):
+    folder, metrics = quick_runs("gan-2d", "setup=veegan", "compare=false", "method=minimax")
+    assert metrics["num_modes"] == 8
+    assert metrics["fraction_of_paper_budget"] == 6 * 1024 / (25_000 * 512)
+    assert json.loads((folder / "config.json").read_text())["config"]["setup"] == "veegan"
+
+
 def test_unit4_experiments_cover_every_unit4_topic():
     covered = {t for e in list_experiments(unit=4) for t in e.topics}
     assert covered == set(TOPICS[4])

@@ -148,6 +148,31 @@ def pacgan_discriminator_2d(
     return _normal_init_(nn.Sequential(*layers, nn.Linear(num_hiddens, 1)))
 
 
+def _orthogonal_init_(model: nn.Module, gain: float = 1.4) -> nn.Module:
+    """Orthogonal weights scaled by `gain` and zero biases, as the unrolled GAN's 2-D code."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.orthogonal_(module.weight, gain=gain)
+            nn.init.zeros_(module.bias)
+    return model
+
+
+@register_model(input_shape=(256,))
+def veegan_generator_2d(latent_dim: int = 256, num_hiddens: int = 128, num_layers: int = 2):
+    """The 2-D generator of the unrolled GAN's mixture experiments (Metz et al., 2017, App. A),
+    whose networks VEEGAN's 2-D baselines train (Srivastava et al., 2017, §5.1): z (B, 256) ->
+    points (B, 2) through ReLU layers of 128, orthogonal initial weights (gain 1.4)."""
+    sizes = [latent_dim, *[num_hiddens] * num_layers, 2]
+    return _orthogonal_init_(nn.Sequential(*_mlp(sizes, nn.ReLU)))
+
+
+@register_model(input_shape=(2,))
+def veegan_discriminator_2d(pack: int = 1, num_hiddens: int = 128, num_layers: int = 2):
+    """Its discriminator: a pack of m points (B, 2m) -> logit (B, 1), ReLU layers of 128."""
+    sizes = [2 * pack, *[num_hiddens] * num_layers, 1]
+    return _orthogonal_init_(nn.Sequential(*_mlp(sizes, nn.ReLU)))
+
+
 @register_model(input_shape=(32,))
 def gan_generator_digits(
     latent_dim: int = 32, num_classes: int = 0, num_hiddens: int = 256, num_layers: int = 2
@@ -277,6 +302,8 @@ class GANTask(Task):
         pack: PacGAN degree m: the discriminator judges m samples concatenated.
         ema_decay: β of the generator's moving average θ_ema ← βθ_ema + (1-β)θ.
         betas: Adam's (β1, β2) for both networks; DCGAN's β1 = 0.5 (Radford et al., §4).
+        generator_lr: the generator's learning rate where it differs from the discriminator's
+            (the unrolled GAN's 2-D runs: 1e-3 against 1e-4, Metz et al., 2017); None: the same.
     """
 
     def __init__(
@@ -288,6 +315,7 @@ class GANTask(Task):
         pack: int = 1,
         ema_decay: float = 0.999,
         betas: tuple[float, float] = GAN_BETAS,
+        generator_lr: float | None = None,
     ):
         if loss not in GAN_LOSSES:
             raise ConfigError(f"unknown GAN loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
@@ -295,7 +323,7 @@ class GANTask(Task):
             raise ConfigError("GAN task: need n_critic >= 1, pack >= 1, 0 <= smoothing, decay < 1")
         self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
         self.label_smoothing, self.pack, self.ema_decay = label_smoothing, pack, ema_decay
-        self.betas = betas
+        self.betas, self.generator_lr = betas, generator_lr
         self.loss_name = "discriminator"  # the loss it logs as "loss" (reports name it so)
 
     def make_optimizers(self, model: GAN, build) -> dict[str, torch.optim.Optimizer]:
@@ -304,6 +332,9 @@ class GANTask(Task):
             "generator": build(model.generator.parameters()),
         }
         set_adam_betas(optimizers.values(), self.betas)
+        if self.generator_lr is not None:
+            for group in optimizers["generator"].param_groups:
+                group["lr"] = self.generator_lr
         return optimizers
 
     def _critic_input(self, model: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:

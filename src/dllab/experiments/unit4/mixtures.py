@@ -46,6 +46,8 @@ class Setup:
     batch_size: int | None  # None: the config's batch_size
     ring: str  # the data set its ring of 8 Gaussians is
     paper_samples: int | None = None  # discriminator inputs the paper trained on
+    latent_dim: int | None = None  # size of the noise z; None: the config's latent_dim
+    generator_lr: float | None = None  # None: the discriminator's
 
 
 SETUPS = {
@@ -63,6 +65,23 @@ SETUPS = {
         "ring8_unit",
         400 * 100_000,
     ),
+    # Srivastava et al. (2017, §5.1, Table 1) train their GAN baseline with the networks of the
+    # unrolled GAN's mixture experiments (Metz et al., 2017, App. A; its 2-D reference code):
+    # G and D two ReLU layers of 128, z of 256 dimensions, orthogonal initial weights, Adam
+    # with β1 = 0.5 at 1e-4 for D and 1e-3 for G, batches of 512, 25,000 steps; the data and
+    # scores are PacGAN's, which follows VEEGAN's. A fast generator against a slow
+    # discriminator: the generator piles onto the one place D currently accepts, then hops.
+    "veegan": Setup(
+        "veegan_generator_2d",
+        "veegan_discriminator_2d",
+        1e-4,
+        (0.5, 0.999),
+        512,
+        "ring8_unit",
+        25_000 * 512,
+        latent_dim=256,
+        generator_lr=1e-3,
+    ),
 }
 
 
@@ -75,8 +94,9 @@ class MixtureData:
 @dataclass
 class Gan2dConfig:
     data: MixtureData = field(default_factory=MixtureData)
-    setup: Literal["dllab", "pacgan"] = "dllab"  # networks, optimiser and batches: ours, or
-    # PacGAN's (Lin et al. 2018: replaces lr, batch_size, num_hiddens, num_layers, ema_decay)
+    setup: Literal["dllab", "pacgan", "veegan"] = "dllab"  # networks, optimiser, batches: ours,
+    # PacGAN's (Lin et al. 2018) or VEEGAN's (Srivastava et al. 2017); a paper's setup replaces
+    # lr, batch_size, num_hiddens, num_layers and ema_decay (and VEEGAN's latent_dim)
     method: Literal["minimax", "non_saturating", "wgan_gp", "pacgan"] = "pacgan"  # reported
     compare: bool = True  # also train the other methods, for the figures and the table
     num_epochs: int = param(35, ge=1)  # passes over the n training inputs (782 steps each)
@@ -117,12 +137,20 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     setup = SETUPS[cfg.setup]
     ours = cfg.setup == "dllab"
     size = {"num_hiddens": cfg.num_hiddens, "num_layers": cfg.num_layers} if ours else {}
-    G = run.model(f"{method}-G", setup.generator, latent_dim=cfg.latent_dim, **size)
+    latent_dim = _latent_dim(cfg)
+    G = run.model(f"{method}-G", setup.generator, latent_dim=latent_dim, **size)
     D = run.model(f"{method}-D", setup.discriminator, pack=pack, **size)
-    model = GAN(G, D, cfg.latent_dim)
+    model = GAN(G, D, latent_dim)
     n_critic = cfg.n_critic if loss == "wgan_gp" else 1
     ema_decay = cfg.ema_decay if ours else 0.0
-    task = GANTask(loss, n_critic=n_critic, pack=pack, ema_decay=ema_decay, betas=setup.betas)
+    task = GANTask(
+        loss,
+        n_critic=n_critic,
+        pack=pack,
+        ema_decay=ema_decay,
+        betas=setup.betas,
+        generator_lr=setup.generator_lr,
+    )
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
     lr = setup.lr or cfg.lr
     trainer = run.trainer(method, model, loss=task, lr=lr, callbacks=[snapshots])
@@ -179,7 +207,7 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     name = _data_name(cfg)
     X = data.load(name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
     centres, std = mixture_modes(name)
-    z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the fixed noise batch of every method
+    z = torch.randn(cfg.num_samples, _latent_dim(cfg))  # the fixed noise batch of every method
     methods = list(GAN_2D_METHODS) if cfg.compare else [cfg.method]
     metrics, panels, frames, counts = {}, [], [], {}
     extent = float(np.abs(centres).max()) + 1.0
@@ -243,6 +271,10 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
 def _data_name(cfg: Gan2dConfig) -> str:
     """The data set: the setup's own ring of 8 (PacGAN's is half the size of VEEGAN's)."""
     return SETUPS[cfg.setup].ring if cfg.data.name == "ring8" else cfg.data.name
+
+
+def _latent_dim(cfg: Gan2dConfig) -> int:
+    return SETUPS[cfg.setup].latent_dim or cfg.latent_dim
 
 
 def _mixture_name(name: str) -> str:
