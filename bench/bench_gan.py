@@ -20,6 +20,9 @@ as it finishes (seed by seed, so a stopped bench keeps whole seeds), then the su
 setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
 epochs: the GAN and PacGAN2-4 on both mixtures, printed as mean ± standard error over the seeds
 beside its Table 1 (Lin et al., 2018; 10 trials there), into bench/results/gan_pacgan.json.
+`--setup veegan` does the same for the networks VEEGAN's GAN baseline trains (the unrolled
+GAN's; `--epochs` of its 128): the GAN beside VEEGAN's Table 1 (Srivastava et al., 2017), and
+PacGAN2 with the same networks as the cure, into bench/results/gan_veegan.json.
 """
 
 import argparse
@@ -34,7 +37,7 @@ import torch
 
 from bench import save_results
 from dllab.experiments import run_experiment
-from dllab.experiments.unit4.mixtures import Gan2dConfig
+from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
 CPU_BUDGET_S = 120.0  # per run of the best method
 BEST = Gan2dConfig().method
@@ -129,55 +132,94 @@ def cgan_row(run: dict) -> dict:
     return {**metrics, "cpu_s": cpu, "wall_s": wall, "target_met": accuracy >= 0.9}
 
 
-def pacgan_setup(seeds: int, epochs: int, workers: int) -> None:
-    """PacGAN's Table 1 rows under its own setup, ours beside the paper's."""
-    cells = [(d, m) for d in ("ring8", "grid25") for m in (1, 2, 3, 4)]
+# VEEGAN Table 1 (Srivastava et al., 2017): its GAN baseline, modes and high-quality %; it
+# gives no standard errors (and no PacGAN row: PacGAN2 is our cure beside it).
+VEEGAN_TABLE = {("ring8", 1): (1.0, None, 99.3, None), ("grid25", 1): (3.3, None, 0.5, None)}
+
+# setup -> (its table, the pack sizes to train, the table's name)
+PAPER_SETUPS = {
+    "pacgan": (PACGAN_TABLE, (1, 2, 3, 4), "PacGAN Table 1, 10 trials"),
+    "veegan": (VEEGAN_TABLE, (1, 2), "VEEGAN Table 1"),
+}
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error (NaN for one value)."""
+    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return float(values.mean()), float(se)
+
+
+def _published(paper: tuple | None) -> str:
+    if paper is None:
+        return "-"
+    modes, modes_se, quality, quality_se = paper
+    if modes_se is None:
+        return f"{modes:.1f}, {quality:.1f}%"
+    return f"{modes:.1f} ± {modes_se:.1f}, {quality:.1f} ± {quality_se:.1f}%"
+
+
+def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
+    """A paper's table rows under its own setup (`gan-2d --set setup=...`), ours beside its."""
+    table, packs, source = PAPER_SETUPS[setup]
+    cells = [(d, m) for d in ("ring8", "grid25") for m in packs]
     jobs = [  # seed-major, as above
-        ("gan-2d", _pacgan_overrides(d, m, epochs), s) for s in range(seeds) for d, m in cells
+        ("gan-2d", _setup_overrides(setup, d, m, epochs), s)
+        for s in range(seeds)
+        for d, m in cells
     ]
-    results = {"setup": "pacgan", "epochs": epochs, "paper_epochs": 400, "runs": []}
+    name = f"gan_{setup}"
+    results = {"setup": setup, "epochs": epochs, "paper_epochs": _paper_epochs(setup), "runs": []}
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for (_, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
             run = {"overrides": list(overrides), "seed": seed, "metrics": metrics}
             results["runs"].append({**run, "cpu_s": cpu, "wall_s": wall})
             print(f"{' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
-            save_results("gan_pacgan", results, quiet=True)
-    print(f"PacGAN's setup, {epochs} of its 400 epochs; mean ± standard error over {seeds} seeds")
-    print(f"{'data':7} {'method':8} {'modes':>13} {'high quality':>16}   Table 1 (10 trials)")
+            save_results(name, results, quiet=True)
+    print(
+        f"{setup}'s setup, {epochs} of its {results['paper_epochs']} epochs; mean ± standard "
+        f"error over {seeds} seeds (worst seed)"
+    )
+    print(f"{'data':7} {'method':8} {'modes':>19} {'high quality':>16}   {source}")
     results["rows"] = []
     for dataset, m in cells:
-        key = list(_pacgan_overrides(dataset, m, epochs))
+        key = list(_setup_overrides(setup, dataset, m, epochs))
         runs = [r["metrics"] for r in results["runs"] if r["overrides"] == key]
         modes = np.array([r["modes_captured"] for r in runs], dtype=float)
         quality = 100 * np.array([r["high_quality_fraction"] for r in runs])
-        se = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")  # noqa: E731
-        paper = PACGAN_TABLE[dataset, m]
-        name = "GAN" if m == 1 else f"PacGAN{m}"
+        (modes_mean, modes_se), (quality_mean, quality_se) = _mean_se(modes), _mean_se(quality)
+        paper = table.get((dataset, m))
+        method = "GAN" if m == 1 else f"PacGAN{m}"
         print(
-            f"{dataset:7} {name:8} {modes.mean():5.1f} ± {se(modes):3.1f}"
-            f"   {quality.mean():5.1f} ± {se(quality):3.1f}%"
-            f"   {paper[0]:.1f} ± {paper[1]:.1f}, {paper[2]:.1f} ± {paper[3]:.1f}%"
+            f"{dataset:7} {method:8} {modes_mean:5.1f} ± {modes_se:3.1f} ({modes.min():2.0f})"
+            f"   {quality_mean:5.1f} ± {quality_se:3.1f}%   {_published(paper)}"
         )
-        row = {"data": dataset, "method": name, "modes": modes.tolist(), "hq": quality.tolist()}
-        results["rows"].append({**row, "table1": paper})
-    save_results("gan_pacgan", results)
+        row = {"data": dataset, "method": method, "modes": modes.tolist(), "hq": quality.tolist()}
+        results["rows"].append({**row, "published": paper, "source": source})
+    save_results(name, results)
 
 
-def _pacgan_overrides(dataset: str, pack: int, epochs: int) -> tuple[str, ...]:
+def _paper_epochs(setup: str) -> int:
+    """The paper's budget in epochs of gan-2d's data.n samples."""
+    return SETUPS[setup].paper_samples // Gan2dConfig().data.n
+
+
+def _setup_overrides(setup: str, dataset: str, pack: int, epochs: int) -> tuple[str, ...]:
     method = ("method=non_saturating",) if pack == 1 else ("method=pacgan", f"pack={pack}")
     data = (f"data.name={dataset}", f"num_epochs={epochs}")
-    return ("setup=pacgan", "compare=false", *data, *method)
+    return (f"setup={setup}", "compare=false", *data, *method)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench gan")
-    parser.add_argument("--setup", choices=("dllab", "pacgan"), default="dllab")
-    parser.add_argument("--seeds", type=int, default=5, help="(--setup pacgan)")
-    parser.add_argument("--epochs", type=int, default=5, help="of PacGAN's 400 (--setup pacgan)")
+    parser.add_argument("--setup", choices=("dllab", *PAPER_SETUPS), default="dllab")
+    parser.add_argument("--seeds", type=int, default=5, help="(a paper's --setup)")
+    parser.add_argument(
+        "--epochs", type=int, default=5, help="of the paper's (PacGAN: 400, VEEGAN: 128)"
+    )
     args = parser.parse_args()
-    if args.setup == "pacgan":
+    if args.setup in PAPER_SETUPS:
         workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))
-        return pacgan_setup(args.seeds, args.epochs, workers)
+        return paper_setup(args.setup, args.seeds, args.epochs, workers)
     seeds = int(os.environ.get("BENCH_GAN_SEEDS", "5"))
     methods = os.environ.get("BENCH_GAN_METHODS", f"minimax,{BEST}").split(",")
     workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))

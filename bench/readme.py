@@ -6,7 +6,8 @@
 Two parts of README.md are generated, so that no benchmark figure is typed by hand:
 - the table of the Speed section, between the BEGIN and END markers: a row per measurement,
   with where and when it was measured (date, CPU, load average) from the file's machine block;
-- the "ours" cell of each row of the results table whose command is `python -m bench NAME`.
+- the "ours" cell of each row of the results table whose command is a bench's
+  (`python -m bench NAME [--setup S]`, see RESULT_CELLS).
 A bench whose result file is missing reads "not measured here yet" with its command.
 """
 
@@ -165,6 +166,26 @@ def autoencoders(r: dict) -> str:
     return f"k = {' / '.join(rows)}: MSE ratio {ratios}"
 
 
+def paper_setup(r: dict) -> str:
+    """A paper's 2-D setup (bench_gan --setup): each row's modes and high-quality %, mean ±
+    standard error and the worst seed, beside the paper's."""
+    cells = []
+    for row in r["rows"]:
+        modes, quality = row["modes"], row["hq"]
+        se = lambda x: statistics.stdev(x) / len(x) ** 0.5 if len(x) > 1 else 0.0  # noqa: E731
+        cell = (
+            f"{row['method']} on {row['data']}: {statistics.mean(modes):.1f} ± {se(modes):.1f} "
+            f"modes (worst {min(modes):.0f}), {statistics.mean(quality):.1f} ± {se(quality):.1f}%"
+        )
+        if row["published"]:
+            cell += f" (published {row['published'][0]:.1f}, {row['published'][2]:.1f}%)"
+        cells.append(cell)
+    seeds = len(r["rows"][0]["modes"])
+    return f"{seeds} seeds, {r['epochs']} of the paper's {r['paper_epochs']} epochs: " + "; ".join(
+        cells
+    )
+
+
 def playground(r: dict) -> str:
     steps = r["steps"]
     return "; ".join(f"{name} {row['wall_ms']:.2f} ms" for name, row in steps.items())
@@ -172,9 +193,13 @@ def playground(r: dict) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    bench: str  # the result file's name, bench/results/BENCH.json, and `python -m bench BENCH`
+    bench: str  # the result file's name, bench/results/BENCH.json
     what: str
     measured: Callable[[dict], str]
+    command: str = ""  # what writes the file; "": `python -m bench BENCH`
+
+    def how(self) -> str:
+        return self.command or f"python -m bench {self.bench}"
 
 
 SPEED_TABLE = (
@@ -198,8 +223,18 @@ SPEED_TABLE = (
         playground),
 )  # fmt: skip
 
-# The results table's rows whose command is `python -m bench NAME`: their "ours" cell.
-RESULT_CELLS = {"cnn": cnn, "gan": gan, "autoencoders": autoencoders}
+# The results table's rows whose command is one of these: their "ours" cell, from that file.
+RESULT_CELLS = {
+    "`python -m bench cnn`": Row("cnn", "", cnn),
+    "`python -m bench gan`": Row("gan", "", gan),
+    "`python -m bench autoencoders`": Row("autoencoders", "", autoencoders),
+    "`python -m bench gan --setup veegan`": Row(
+        "gan_veegan", "", paper_setup, "python -m bench gan --setup veegan"
+    ),
+    "`python -m bench gan --setup pacgan`": Row(
+        "gan_pacgan", "", paper_setup, "python -m bench gan --setup pacgan"
+    ),
+}
 
 
 # --- reading the results and writing the README ---------------------------------------------
@@ -222,7 +257,7 @@ def where(machine: dict) -> str:
 def measured(row: Row, results: dict[str, dict]) -> tuple[str, str]:
     """The (measured, where) cells of `row`."""
     if row.bench not in results:
-        return f"not measured here yet: `python -m bench {row.bench}`", ""
+        return f"not measured here yet: `{row.how()}`", ""
     result = results[row.bench]
     return row.measured(result), where(result["machine"])
 
@@ -240,10 +275,10 @@ def _with_result_cells(text: str, results: dict[str, dict]) -> str:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         cells = line.split(" | ")
-        for name, cell in RESULT_CELLS.items():
-            if line.startswith("| ") and cells[-1] == f"`python -m bench {name}` |":
-                value, _ = measured(Row(name, "", cell), results)
-                lines[i] = " | ".join([cells[0], value, *cells[2:]])
+        row = RESULT_CELLS.get(cells[-1].removesuffix(" |"))
+        if line.startswith("| ") and row is not None:
+            value, _ = measured(row, results)
+            lines[i] = " | ".join([cells[0], value, *cells[2:]])
     return "\n".join(lines)
 
 

@@ -218,12 +218,12 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
             metrics.update(scores)
         metrics[f"{method}_modes_captured"] = scores["modes_captured"]
         metrics[f"{method}_high_quality_fraction"] = scores["high_quality_fraction"]
-        name = METHOD_NAMES[method]
-        title = f"{name}\n{scores['modes_captured']} of {len(centres)} modes, "
+        label = METHOD_NAMES[method]
+        title = f"{label}\n{scores['modes_captured']} of {len(centres)} modes, "
         title += f"{scores['high_quality_fraction']:.0%} high quality"
         panels.append({"points": snapshots.samples[-1].numpy(), "title": title})
         frames.append([_density_frame(s.numpy(), extent) for s in snapshots.samples])
-        counts[name] = plots.Line(
+        counts[label] = plots.Line(
             snapshots.epochs,
             [mode_coverage(s, centres, std)["modes_captured"] for s in snapshots.samples],
             key=method,
