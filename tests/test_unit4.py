@@ -67,6 +67,12 @@ def test_gan_2d_runs_veegans_setup_with_its_noise_and_learning_rates(quick_runs)
     assert json.loads((folder / "config.json").read_text())["config"]["setup"] == "veegan"
 
 
+def test_gan_2d_compares_the_chosen_methods_and_always_the_reported_one(quick_runs):
+    _, metrics = quick_runs("gan-2d", "methods=(non_saturating,)")
+    trained = {k.removesuffix("_modes_captured") for k in metrics if k.endswith("_modes_captured")}
+    assert trained == {"non_saturating", "pacgan"}  # pacgan: the reported method
+
+
 def test_unit4_experiments_cover_every_unit4_topic():
     covered = {t for e in list_experiments(unit=4) for t in e.topics}
     assert covered == set(TOPICS[4])
