@@ -168,7 +168,7 @@ def autoencoders(r: dict) -> str:
 
 def paper_setup(r: dict) -> str:
     """A paper's 2-D setup (bench_gan --setup): each row's modes and high-quality %, mean ±
-    standard error and the worst seed, beside the paper's."""
+    standard error and the worst seed (the paper's numbers stand in the next column)."""
     cells = []
     for row in r["rows"]:
         modes, quality = row["modes"], row["hq"]
@@ -177,8 +177,6 @@ def paper_setup(r: dict) -> str:
             f"{row['method']} on {row['data']}: {statistics.mean(modes):.1f} ± {se(modes):.1f} "
             f"modes (worst {min(modes):.0f}), {statistics.mean(quality):.1f} ± {se(quality):.1f}%"
         )
-        if row["published"]:
-            cell += f" (published {row['published'][0]:.1f}, {row['published'][2]:.1f}%)"
         cells.append(cell)
     seeds = len(r["rows"][0]["modes"])
     return f"{seeds} seeds, {r['epochs']} of the paper's {r['paper_epochs']} epochs: " + "; ".join(

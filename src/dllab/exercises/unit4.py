@@ -25,10 +25,10 @@ from dllab.exercises.expect import (
     recognised,
     unpack,
 )
-from dllab.metrics import mode_coverage as engine_mode_coverage
+from dllab.metrics import mode_coverage as dllab_mode_coverage
 from dllab.models.gan import GAN, GANTask, gan_discriminator_2d, gan_generator_2d
-from dllab.models.gan import generator_loss as engine_generator_loss
-from dllab.models.gan import gradient_penalty as engine_gradient_penalty
+from dllab.models.gan import generator_loss as dllab_generator_loss
+from dllab.models.gan import gradient_penalty as dllab_gradient_penalty
 from dllab.models.hybrid import discriminator_bce
 
 TORCH_IMPORTS = "import torch\nimport torch.nn.functional as F"
@@ -41,7 +41,7 @@ def discriminator_loss(real_logits, fake_logits):
 
 
 def generator_loss(fake_logits):
-    return engine_generator_loss("non_saturating", fake_logits)
+    return dllab_generator_loss("non_saturating", fake_logits)
 
 
 gan_losses = exercise(
@@ -137,7 +137,7 @@ def _(s, rng):
 
 
 def _minimax(fake) -> dict:
-    minimax = [engine_generator_loss("minimax", fake), -engine_generator_loss("minimax", fake)]
+    minimax = [dllab_generator_loss("minimax", fake), -dllab_generator_loss("minimax", fake)]
     return {"minimax": [m.item() for m in minimax]}
 
 
@@ -232,7 +232,7 @@ def ring_modes(submission, rng, steps: int = 1500) -> int:
         raise Fail(f"training the GAN with your losses diverged: {error}") from None
     centres, std = mixture_modes("ring8")
     samples = model.sample(torch.randn(2500, 2))
-    return engine_mode_coverage(samples, centres, std)["modes_captured"]
+    return dllab_mode_coverage(samples, centres, std)["modes_captured"]
 
 
 @gan_losses.check("your losses train the ring-of-8 GAN to 7 modes", weight=3, behaviour=True)
@@ -249,7 +249,7 @@ def _(s, rng):
 
 
 def gradient_penalty(critic, real, fake, eps):
-    return engine_gradient_penalty(critic, real, fake, eps)
+    return dllab_gradient_penalty(critic, real, fake, eps)
 
 
 penalty = exercise(
@@ -318,7 +318,7 @@ def _penalty_mistakes(critic, real, fake, eps) -> dict:
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
     return {
         "batch-norm": ((grad.norm() - 1) ** 2).item(),
-        "eps-swapped": engine_gradient_penalty(critic, fake, real, eps).item(),
+        "eps-swapped": dllab_gradient_penalty(critic, fake, real, eps).item(),
     }
 
 
@@ -370,7 +370,7 @@ def _(s, rng):
 
 
 def mode_coverage(X, centres, std):
-    scores = engine_mode_coverage(torch.as_tensor(np.asarray(X)), np.asarray(centres), std)
+    scores = dllab_mode_coverage(torch.as_tensor(np.asarray(X)), np.asarray(centres), std)
     return scores["modes_captured"], scores["high_quality_fraction"]
 
 

@@ -19,9 +19,9 @@ from dllab.engine import Trainer
 from dllab.exercises.core import Hint, exercise
 from dllab.exercises.expect import Fail, as_array, expect, expect_close, expect_gradient
 from dllab.models.autoencoder import corrupt
-from dllab.models.autoencoder import sparsity_kl as engine_sparsity_kl
+from dllab.models.autoencoder import sparsity_kl as dllab_sparsity_kl
 from dllab.models.vae import ELBO, VAE, vae_digits
-from dllab.models.vae import gaussian_kl as engine_gaussian_kl
+from dllab.models.vae import gaussian_kl as dllab_gaussian_kl
 
 # -------------------------------------------------------------- VAE reparameterisation
 
@@ -33,7 +33,7 @@ def reparameterize(mu, logvar, eps):
 
 
 def gaussian_kl(mu, logvar):
-    return engine_gaussian_kl(mu, logvar)
+    return dllab_gaussian_kl(mu, logvar)
 
 
 vae = exercise(
@@ -138,7 +138,7 @@ def _(s, rng):
 def _kl_mistakes(mu, logvar) -> dict:
     return {
         "logvar-as-log-sigma": -0.5 * (1 + 2 * logvar - mu**2 - (2 * logvar).exp()).sum(1),
-        "kl-mean": engine_gaussian_kl(mu, logvar) / mu.shape[1],
+        "kl-mean": dllab_gaussian_kl(mu, logvar) / mu.shape[1],
     }
 
 
@@ -378,12 +378,12 @@ def _(s, rng):
 
 
 def sparsity_kl(rho, h):
-    return float(engine_sparsity_kl(rho, torch.as_tensor(np.asarray(h)).mean(0)))
+    return float(dllab_sparsity_kl(rho, torch.as_tensor(np.asarray(h)).mean(0)))
 
 
 def sparsity_kl_backward(rho, h):
     h = torch.tensor(np.asarray(h), requires_grad=True)
-    engine_sparsity_kl(rho, h.mean(0)).backward()
+    dllab_sparsity_kl(rho, h.mean(0)).backward()
     return h.grad.numpy()
 
 
