@@ -11,7 +11,9 @@
    requested class (target >= 90%) and the classifier FID beside that of real digits.
 
 Every run uses one torch thread; BENCH_GAN_JOBS runs (default 1) train side by side in
-separate processes, which changes wall time, not CPU time. BENCH_GAN_SEEDS (default 5) and
+separate processes, which changes wall time, not CPU time. BENCH_GAN_SEEDS (default 5; from
+BENCH_GAN_FIRST_SEED, default 0: seeds from 5 on were never used for tuning, and their results
+go to bench/results/gan_from_seedS.json) and
 BENCH_GAN_METHODS (comma-separated, default "minimax,<best>") choose the runs;
 BENCH_GAN_CGAN=0 skips part 2. `python -m bench gan` writes bench/results/gan.json: every run
 as it finishes (seed by seed, so a stopped bench keeps whole seeds), then the summary rows.
@@ -163,9 +165,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
     table, packs, source = PAPER_SETUPS[setup]
     cells = [(d, m) for d in ("ring8", "grid25") for m in packs]
     jobs = [  # seed-major, as above
-        ("gan-2d", _setup_overrides(setup, d, m, epochs), s)
-        for s in range(seeds)
-        for d, m in cells
+        ("gan-2d", _setup_overrides(setup, d, m, epochs), s) for s in range(seeds) for d, m in cells
     ]
     name = f"gan_{setup}"
     results = {"setup": setup, "epochs": epochs, "paper_epochs": _paper_epochs(setup), "runs": []}
@@ -221,13 +221,15 @@ def main() -> None:
         workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))
         return paper_setup(args.setup, args.seeds, args.epochs, workers)
     seeds = int(os.environ.get("BENCH_GAN_SEEDS", "5"))
+    first = int(os.environ.get("BENCH_GAN_FIRST_SEED", "0"))
+    name = f"gan_from_seed{first}" if first else "gan"
     methods = os.environ.get("BENCH_GAN_METHODS", f"minimax,{BEST}").split(",")
     workers = int(os.environ.get("BENCH_GAN_JOBS", "1"))
     torch.set_num_threads(1)
     cells = [(d, m) for d in ("ring8", "grid25") for m in methods]
     jobs = [  # seed-major: a bench stopped early still holds whole seeds of every cell
         ("gan-2d", (f"data.name={d}", f"method={m}", "compare=false"), s)
-        for s in range(seeds)
+        for s in range(first, first + seeds)
         for d, m in cells
     ]
     if os.environ.get("BENCH_GAN_CGAN", "1") != "0":
@@ -243,7 +245,7 @@ def main() -> None:
             run = {"experiment": name, "overrides": list(overrides), "seed": seed}
             results["runs"].append({**run, "metrics": metrics, "cpu_s": cpu, "wall_s": wall})
             print(f"{name} {' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
-            save_results("gan", results, quiet=True)  # partial results survive a stop
+            save_results(name, results, quiet=True)  # partial results survive a stop
     print(
         f"{'data':7} {'method':15} {'modes':>13} {'high quality':>15} {'CPU s':>12} {'wall s':>7}"
         "  published (modes, HQ)"
@@ -260,7 +262,7 @@ def main() -> None:
     cgan = [r for r in results["runs"] if r["experiment"] == "cgan-digits"]
     if cgan:
         results["cgan_digits"] = cgan_row(cgan[0])
-    save_results("gan", results)
+    save_results(name, results)
 
 
 if __name__ == "__main__":
