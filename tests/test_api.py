@@ -45,6 +45,7 @@ def files(folder: Path) -> set[str]:
     return {re.sub(r"-[0-9a-f]{6}/", "/", path) for path in paths}
 
 
+@pytest.mark.slow
 def test_metrics_config_and_history_are_the_run_folders_files(digits):
     folder = digits.folder
     assert digits.metrics == json.loads((folder / "metrics.json").read_text())
@@ -58,6 +59,7 @@ def test_metrics_config_and_history_are_the_run_folders_files(digits):
     assert digits.figures and all(path.is_file() for path in digits.figures)
 
 
+@pytest.mark.slow
 def test_load_run_of_the_folder_gives_the_same_result(digits):
     assert dllab.load_run(digits.folder) == digits
     assert dllab.load_run(str(digits.folder)) == digits
@@ -109,6 +111,7 @@ def test_every_string_of_the_html_is_escaped(tmp_path):
     assert "<script>" not in page and page.count("&lt;script&gt;") >= 5
 
 
+@pytest.mark.slow
 def test_printing_a_result_prints_what_dllab_run_prints(digits, cli):
     printed = cli[1].strip().splitlines()
     api = str(digits).splitlines()
@@ -116,6 +119,7 @@ def test_printing_a_result_prints_what_dllab_run_prints(digits, cli):
     assert len(api) > 3 and api[1:] == printed[1:]  # the same metrics, lessons and numbers
 
 
+@pytest.mark.slow
 def test_a_run_folder_from_the_api_is_laid_out_as_the_clis(digits, cli):
     folder = cli[0]
     assert files(digits.folder) == files(folder)
@@ -182,6 +186,7 @@ def test_load_run_refuses_a_folder_that_is_no_run(tmp_path):
         dllab.load_run(tmp_path)
 
 
+@pytest.mark.slow
 def test_history_frame_is_a_table_of_the_epochs(digits):
     pandas = pytest.importorskip("pandas")
     frame = digits.history_frame()
@@ -190,6 +195,7 @@ def test_history_frame_is_a_table_of_the_epochs(digits):
     assert len(digits.history_frame("step")) == len(digits.steps)
 
 
+@pytest.mark.slow
 def test_history_frame_without_pandas_says_how_to_install_it(digits, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
     with pytest.raises(ImportError, match=r"needs pandas: pip install pandas"):

@@ -65,6 +65,7 @@ def test_check_exits_0_when_every_check_passes_and_1_when_one_fails(capsys, tmp_
     assert code == 1 and "FAILED" in out and "hint: The norm is taken over all" in out
 
 
+@pytest.mark.slow
 def test_check_of_an_untouched_stub_reads_exercises_folder_by_default(
     capsys, tmp_path, monkeypatch
 ):

@@ -42,6 +42,7 @@ def test_xor_networks_reach_the_same_accuracy_in_both_engines(runs):
     assert (folder / "figures" / "engines.png").exists()
 
 
+@pytest.mark.slow
 def test_the_digits_mlp_reaches_the_same_accuracy_in_both_engines(runs):
     folder, m = runs["digits-mlp"]
     assert m["test_accuracy"] > 0.85 and m["scratch_test_accuracy"] > 0.85
