@@ -54,6 +54,14 @@ def machine() -> dict:
     }
 
 
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error of the mean over seeds (NaN for one value), as the papers'
+    tables report them."""
+    values = np.asarray(values, dtype=float)
+    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return float(values.mean()), float(se)
+
+
 def save_results(name: str, data: dict, quiet: bool = False) -> Path:
     """Write bench/results/NAME.json atomically, with the machine it was measured on, and say
     where. The files are committed: the README's measured figures come from them."""

@@ -37,7 +37,7 @@ import time
 import numpy as np
 import torch
 
-from bench import save_results
+from bench import mean_se, save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
@@ -145,12 +145,6 @@ PAPER_SETUPS = {
 }
 
 
-def _mean_se(values: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error (NaN for one value)."""
-    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return float(values.mean()), float(se)
-
-
 def _published(paper: tuple | None) -> str:
     if paper is None:
         return "-"
@@ -186,7 +180,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
         runs = [r["metrics"] for r in results["runs"] if r["overrides"] == key]
         modes = np.array([r["modes_captured"] for r in runs], dtype=float)
         quality = 100 * np.array([r["high_quality_fraction"] for r in runs])
-        (modes_mean, modes_se), (quality_mean, quality_se) = _mean_se(modes), _mean_se(quality)
+        (modes_mean, modes_se), (quality_mean, quality_se) = mean_se(modes), mean_se(quality)
         paper = table.get((dataset, m))
         method = "GAN" if m == 1 else f"PacGAN{m}"
         print(
