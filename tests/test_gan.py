@@ -169,6 +169,37 @@ def test_pacgan_packs_samples_for_the_discriminator():
     assert torch.isfinite(torch.tensor(t.history.history["loss"])).all()
 
 
+def test_pacgan_stacks_images_as_channels_and_packs_one_class():
+    torch.manual_seed(0)
+    G = create_model("dcgan_generator_digits", latent_dim=4, width=8, refine=True)
+    D = create_model("dcgan_discriminator_digits", width=8, pack=2, refine=True)
+    model, task = GAN(G, D, latent_dim=4), GANTask(pack=2)
+    X = torch.rand(6, 1, 8, 8)
+    packed = task._critic_input(model, X, None)
+    assert packed.shape == (3, 2, 8, 8) and torch.equal(packed[1, 1], X[3, 0])
+    assert D(packed).shape == (3, 1)
+    G = create_model("gan_generator_digits", latent_dim=4, num_classes=10, num_hiddens=8)
+    D = create_model("gan_discriminator_digits", num_classes=10, num_hiddens=8, pack=2)
+    conditional = GAN(G, D, latent_dim=4, num_classes=10)
+    y = torch.tensor([3, 1, 3, 1, 7, 7])
+    X, y_sorted, z = task._split(conditional, (X, y))
+    assert y_sorted.tolist() == [1, 1, 3, 3, 7, 7]  # a pack holds digits of one class
+    assert torch.equal(z[:, 4:].argmax(1), y_sorted)  # fakes asked for the same classes
+    t = Trainer(conditional, loss=task, quiet=True)
+    t.fit((torch.rand(12, 1, 8, 8), torch.arange(12) % 3), num_epochs=1, batch_size=6)
+    assert torch.isfinite(torch.tensor(t.history.history["loss"])).all()
+
+
+def test_refined_dcgan_adds_a_3x3_convolution_at_each_size():
+    G = create_model("dcgan_generator_digits", latent_dim=4, width=8, refine=True)
+    D = create_model("dcgan_discriminator_digits", width=8, refine=True)
+    assert G(torch.randn(5, 4)).shape == (5, 1, 8, 8) and D(torch.rand(5, 1, 8, 8)).shape == (5, 1)
+    kernels = [m.kernel_size for m in G.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert kernels == [(3, 3), (3, 3)]  # at 4x4, and the 8x8 map's to the image
+    plain = create_model("dcgan_generator_digits", latent_dim=4, width=8)
+    assert not any(type(m) is torch.nn.Conv2d for m in plain.modules())  # transposed only
+
+
 def test_conditional_gan_feeds_the_label_to_both_networks():
     torch.manual_seed(0)
     G = create_model("gan_generator_digits", latent_dim=4, num_classes=10, num_hiddens=8)

@@ -182,9 +182,12 @@ def gan_generator_digits(
 
 
 @register_model(input_shape=(64,))
-def gan_discriminator_digits(num_classes: int = 0, num_hiddens: int = 256, num_layers: int = 2):
-    """8x8 digits flattened (+ one-hot label when num_classes > 0) -> logit."""
-    return MLPDiscriminator(64 + num_classes, num_hiddens, num_layers)
+def gan_discriminator_digits(
+    num_classes: int = 0, num_hiddens: int = 256, num_layers: int = 2, pack: int = 1
+):
+    """8x8 digits flattened (+ one-hot label when num_classes > 0) -> logit; `pack` > 1:
+    PacGAN's discriminator, m of them side by side (B, m * (64 + num_classes))."""
+    return MLPDiscriminator((64 + num_classes) * pack, num_hiddens, num_layers)
 
 
 def set_adam_betas(
@@ -339,9 +342,10 @@ class GANTask(Task):
 
     def _critic_input(self, model: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """Samples (B, ...) as the discriminator sees them: with their one-hot labels appended
-        (conditional GAN) and m consecutive samples side by side, (B // m, m * D) (PacGAN)."""
+        (conditional GAN) and m consecutive samples side by side (PacGAN): vectors (B, D) as
+        (B // m, m * D), images (B, C, H, W) stacked as channels, (B // m, m * C, H, W)."""
         x = model.condition(x, y)
-        return x if self.pack == 1 else x.reshape(x.shape[0] // self.pack, -1)
+        return x if self.pack == 1 else x.reshape(x.shape[0] // self.pack, -1, *x.shape[2:])
 
     def _split(self, model: GAN, batch: Batch):
         """Real samples trimmed to a multiple of `pack`, their labels (or None), and noise."""
@@ -351,6 +355,9 @@ class GANTask(Task):
         if n == 0:
             raise ConfigError(f"batch of {X.shape[0]} is smaller than the PacGAN pack {self.pack}")
         X, y = X[:n], None if y is None else y[:n]
+        if y is not None and self.pack > 1:  # packs of one class: collapse within it shows
+            order = y.argsort(stable=True)
+            X, y = X[order], y[order]
         return X, y, model.noise(n, y)
 
     def discriminator_loss(self, model: GAN, real, fake, y) -> tuple[torch.Tensor, dict]:
