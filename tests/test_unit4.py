@@ -90,6 +90,18 @@ def test_cgan_digits_scores_generated_digits_beside_real_ones(quick_runs):
         assert metrics[f"real_{name}"] > 0.5  # real training digits sit among real test ones
 
 
+@pytest.mark.parametrize("name", ["cgan-digits", "dcgan"])
+def test_image_gans_train_their_first_setting_beside_the_current_one(quick_runs, name):
+    folder, metrics = quick_runs(name)
+    assert {"before_classifier_fid", "before_recall", "before_precision"} <= set(metrics)
+    assert not {"before_real_recall", "before_max_class_entropy"} & set(metrics)
+    assert (folder / "figures" / "before-after.png").is_file()
+    history = (folder / "history.jsonl").read_text()
+    assert '"model": "before-gan"' in history and '"model": "gan"' in history
+    _, alone = quick_runs("gan-digits")  # shows no first setting
+    assert "before_recall" not in alone
+
+
 def test_generative_vs_discriminative_errors_fall_with_more_data(quick_runs):
     _, metrics = quick_runs("generative-vs-discriminative")
     for model in ("naive_bayes", "logistic_regression", "mlp"):

@@ -35,13 +35,31 @@ class DigitsGanConfig:
     num_hiddens: int = param(256, ge=1)  # units per hidden layer of G and D
     loss: Literal["minimax", "non_saturating", "wgan_gp"] = "non_saturating"  # GAN loss
     label_smoothing: float = param(0.1, ge=0, lt=1)  # one-sided: real targets 1 - s
+    pack: int = param(1, ge=1)  # PacGAN degree m: digits the discriminator judges at once
+    ema_decay: float = param(0.999, ge=0, lt=1)  # β of the sampled generator's moving average
+    refine: bool = False  # DCGAN on 8x8: a stride-1 3x3 convolution at each resolution
+    generator_width: int = param(128, ge=1)  # DCGAN on 8x8: channels of G's last hidden map
+    discriminator_width: int = param(64, ge=1)  # DCGAN on 8x8: channels of D's first map
+    show_first_setting: bool = False  # also train it as it was before its cures, and draw both
     classifier_epochs: int = param(40, ge=1)  # training of the CNN that scores the samples
     num_samples: int = param(1000, ge=20)  # generated digits scored
     snapshots: int = param(10, ge=2)  # frames of the training GIF
 
 
-def _train_digit_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool, z: torch.Tensor):
-    """A GAN (conditional when asked) on the training images; returns it and its frames."""
+@dataclass(frozen=True)
+class FirstSetting:
+    """How an experiment's GAN was first set, to train and show beside how it is set now."""
+
+    settings: dict  # the config values it had, e.g. {"lr": 2e-4}
+    was: str  # a few words on the first setting, for the figure
+    now: str  # and on the current one
+
+
+def _train_digit_gan(
+    cfg: DigitsGanConfig, run: Run, digits, conditional: bool, z: torch.Tensor, prefix: str = ""
+):
+    """A GAN (conditional when asked) on the training images, its networks and trainer named
+    `prefix` + G, D and gan; returns it and its frames."""
     num_classes = 10 if conditional else 0
     wgan = cfg.loss == "wgan_gp"  # no batch norm in the critic; no probabilities to smooth
     channels, side = digits.train[0].shape[1], digits.train[0].shape[-1]  # (N, C, S, S)
@@ -50,21 +68,39 @@ def _train_digit_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool, 
             raise ConfigError("the conditional GAN is an MLP: use architecture=mlp")
         norm = "none" if wgan else "batch"
         if side == 8:
-            G = run.model("G", "dcgan_generator_digits", latent_dim=cfg.latent_dim)
-            D = run.model("D", "dcgan_discriminator_digits", norm=norm)
+            G = run.model(
+                f"{prefix}G",
+                "dcgan_generator_digits",
+                latent_dim=cfg.latent_dim,
+                width=cfg.generator_width,
+                refine=cfg.refine,
+            )
+            D = run.model(
+                f"{prefix}D",
+                "dcgan_discriminator_digits",
+                width=cfg.discriminator_width,
+                norm=norm,
+                pack=cfg.pack,
+                refine=cfg.refine,
+            )
         else:
-            G = run.model("G", "dcgan_generator_32", latent_dim=cfg.latent_dim, channels=channels)
-            D = run.model("D", "dcgan_discriminator_32", channels=channels, norm=norm)
+            size = {"latent_dim": cfg.latent_dim, "channels": channels}
+            G = run.model(f"{prefix}G", "dcgan_generator_32", **size)
+            D = run.model(f"{prefix}D", "dcgan_discriminator_32", channels=channels, norm=norm)
     else:
         size = {"num_classes": num_classes, "num_hiddens": cfg.num_hiddens}
-        G = run.model("G", "gan_generator_digits", latent_dim=cfg.latent_dim, **size)
-        D = run.model("D", "gan_discriminator_digits", **size)
+        G = run.model(f"{prefix}G", "gan_generator_digits", latent_dim=cfg.latent_dim, **size)
+        D = run.model(f"{prefix}D", "gan_discriminator_digits", pack=cfg.pack, **size)
     model = GAN(G, D, cfg.latent_dim, num_classes=num_classes or None)
     task = GANTask(
-        cfg.loss, n_critic=5 if wgan else 1, label_smoothing=0 if wgan else cfg.label_smoothing
+        cfg.loss,
+        n_critic=5 if wgan else 1,
+        label_smoothing=0 if wgan else cfg.label_smoothing,
+        pack=cfg.pack,
+        ema_decay=cfg.ema_decay,
     )
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
-    trainer = run.trainer("gan", model, loss=task, lr=cfg.lr, callbacks=[snapshots])
+    trainer = run.trainer(f"{prefix}gan", model, loss=task, lr=cfg.lr, callbacks=[snapshots])
     run.fit(trainer, digits.train, num_epochs=cfg.num_epochs, batch_size=cfg.batch_size)
     return model, snapshots
 
@@ -85,45 +121,57 @@ def class_scores(classifier, digits, fake: torch.Tensor, labels: torch.Tensor) -
     }
 
 
-def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> dict[str, float]:
-    """Train a GAN on the images `digits` and score its samples with a classifier."""
+def _sample_scores(classifier, digits, fake: torch.Tensor, labels: torch.Tensor | None) -> dict:
+    """Generated digits (N, C, H, W) scored against the real ones (`image_scores`, diversity),
+    and for a conditional GAN, asked for `labels` (N,), per class as well."""
+    X_test, y_test = digits.test
+    scores = {
+        **image_scores(classifier, X_test, fake, digits.train[0]),
+        "diversity": sample_diversity(fake, X_test),
+    }
+    if labels is None:
+        return scores
+    _, predicted = classifier_features(classifier, fake)
+    scores["generated_class_accuracy"] = (predicted == labels).float().mean().item()
+    scores["within_class_diversity"] = float(
+        np.mean([sample_diversity(fake[labels == k], X_test[y_test == k]) for k in range(10)])
+    )
+    return scores | class_scores(classifier, digits, fake, labels)
+
+
+def _digits_gan(
+    cfg: DigitsGanConfig,
+    run: Run,
+    digits,
+    conditional: bool,
+    before: FirstSetting | None = None,
+) -> dict[str, float]:
+    """Train a GAN on the images `digits` and score its samples with a classifier; with
+    `cfg.show_first_setting`, also the GAN as `before` first set it, drawn beside it and scored as
+    before_<metric>."""
     classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
     labels = torch.arange(cfg.num_samples) % 10  # (N,) balanced requested classes
     shown = torch.arange(100) // 10  # one row per class in the figures
     z_shown = torch.randn(100, cfg.latent_dim)
     z_shown = torch.cat([z_shown, F.one_hot(shown, 10).float()], 1) if conditional else z_shown
+    z = torch.randn(cfg.num_samples, cfg.latent_dim)  # the same noise for both GANs
+    z = torch.cat([z, F.one_hot(labels, 10).float()], 1) if conditional else z
     model, snapshots = _train_digit_gan(cfg, run, digits, conditional, z_shown)
-    fake = model.sample(model.noise(cfg.num_samples, labels if conditional else None))
-    X_test, y_test = digits.test
+    z = z.to(next(model.parameters()).device)
+    fake = model.sample(z)
+    labels_or_none = labels if conditional else None
     metrics = {
         "classifier_test_accuracy": classifier_accuracy,
-        **image_scores(classifier, X_test, fake, digits.train[0]),
-        "diversity": sample_diversity(fake, X_test),
+        **_sample_scores(classifier, digits, fake, labels_or_none),
     }
-    _, predicted = classifier_features(classifier, fake)
     name = _model_name(cfg, conditional)
     if conditional:
-        correct = (predicted == labels).float()
-        metrics["generated_class_accuracy"] = correct.mean().item()
-        metrics["within_class_diversity"] = float(
-            np.mean([sample_diversity(fake[labels == k], X_test[y_test == k]) for k in range(10)])
-        )
-        metrics |= class_scores(classifier, digits, fake, labels)
-        per_class = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
-            labels, minlength=10
-        )
-        plots.bars(
-            {str(k): v for k, v in enumerate(per_class.tolist())},
-            run.figure("class-accuracy"),
-            "The classifier reads the requested digit (0-9) in the generated ones",
-            "fraction classified as requested",
-            reference=(classifier_accuracy, "classifier on real test digits"),
-        )
+        _class_accuracy_figure(run, fake, labels, classifier, classifier_accuracy)
         rows = [str(k) for k in range(10)]
         shown_images = snapshots.samples[-1]
     else:
         rows = ["real", "generated", "", "", "", ""]
-        shown_images = torch.cat([X_test[:10], snapshots.samples[-1][:50]])
+        shown_images = torch.cat([digits.test[0][:10], snapshots.samples[-1][:50]])
     plots.image_grid(
         shown_images.numpy(),
         run.figure("samples"),
@@ -139,7 +187,57 @@ def _digits_gan(cfg: DigitsGanConfig, run: Run, digits, conditional: bool) -> di
     plots.animated_gif(
         [f.repeat(scale, 0).repeat(scale, 1) for f in frames], run.figure("training", ".gif")
     )
+    if cfg.show_first_setting and before:
+        old_cfg = replace(cfg, **before.settings)
+        old, old_snapshots = _train_digit_gan(old_cfg, run, digits, conditional, z_shown, "before-")
+        old_scores = _sample_scores(classifier, digits, old.sample(z), labels_or_none)
+        metrics |= {f"before_{k}": v for k, v in old_scores.items() if not _is_reference(k)}
+        _before_after_figure(run, before, old_snapshots, snapshots, metrics)
     return metrics
+
+
+def _is_reference(metric: str) -> bool:
+    """Whether `metric` scores the real digits (the same for both GANs), not the samples."""
+    return metric.startswith("real_") or metric == "max_class_entropy"
+
+
+def _class_accuracy_figure(run: Run, fake, labels, classifier, classifier_accuracy) -> None:
+    """Bars: for each digit k, the fraction of samples asked for k that the classifier reads
+    as k, beside its accuracy on real test digits."""
+    _, predicted = classifier_features(classifier, fake)
+    correct = (predicted == labels).float()
+    per_class = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
+        labels, minlength=10
+    )
+    plots.bars(
+        {str(k): v for k, v in enumerate(per_class.tolist())},
+        run.figure("class-accuracy"),
+        "The classifier reads the requested digit (0-9) in the generated ones",
+        "fraction classified as requested",
+        reference=(classifier_accuracy, "classifier on real test digits"),
+    )
+
+
+def _before_after_figure(run: Run, before: FirstSetting, old_snapshots, snapshots, metrics):
+    """The same noise through the GAN as first set (left) and as set now (right), each titled
+    with what differs, its classifier FID and recall."""
+
+    def label(setting: str, prefix: str) -> str:
+        fid, recall = metrics[f"{prefix}classifier_fid"], metrics[f"{prefix}recall"]
+        return f"{setting}\nFID {fid:.1f}, recall {recall:.2f}"
+
+    plots.image_panels(
+        {
+            label(before.was, "before_"): old_snapshots.samples[-1].numpy(),
+            label(before.now, ""): snapshots.samples[-1].numpy(),
+        },
+        run.figure("before-after"),
+        f"The same noise, as first set and as set now (real digits: FID "
+        f"{metrics['real_classifier_fid']:.1f}, recall {metrics['real_recall']:.2f})",
+        ncols=2,
+        nrow=10,
+        panel_size=(5.0, 5.6),
+    )
 
 
 def _model_name(cfg: DigitsGanConfig, conditional: bool) -> str:
@@ -166,6 +264,22 @@ IMAGE_GAN_CLAIMS = (
     ),
 )
 
+CURED_GAN_CLAIMS = (
+    Claim(
+        "its samples are nearly as close to real digits as real digits are: classifier FID "
+        "under 2x theirs",
+        lambda m: m["classifier_fid"] < 2 * m["real_classifier_fid"],
+    ),
+    Claim(
+        "its samples cover the real digits: recall at least half of real digits' own",
+        lambda m: m["recall"] >= 0.5 * m["real_recall"],
+    ),
+    Claim(
+        "as first trained it covered fewer real digits: its recall was lower",
+        lambda m: m["before_recall"] < m["recall"],
+    ),
+)
+
 GAN_DIGITS_QUICK = {"num_epochs": 3, "classifier_epochs": 2, "num_samples": 200, "snapshots": 2}
 
 
@@ -189,18 +303,35 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     return _digits_gan(cfg, run, data.load("digits"), conditional=False)
 
 
+@dataclass
+class CganConfig(DigitsGanConfig):
+    num_hiddens: int = param(512, ge=1)  # units per hidden layer of G and D
+    lr: float = param(1e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    show_first_setting: bool = (
+        True  # also train it as first set (256 units, lr 2e-4), and draw both
+    )
+
+
+CGAN_BEFORE = FirstSetting(  # ten near copies of each digit
+    {"num_hiddens": 256, "lr": 2e-4},
+    "first set: 256 units, lr 2e-4",
+    "now: 512 units, lr 1e-3",
+)
+
+
 @experiment(
     "cgan-digits",
     unit=4,
     title="A conditional GAN: the digit to draw is an input",
     topics=("conditional GAN",),
-    config=DigitsGanConfig,
+    config=CganConfig,
     quick=GAN_DIGITS_QUICK,
-    tour={"num_epochs": 300, "classifier_epochs": 10, "num_samples": 500},
-    tour_seconds=62,
-    headline=("generated_class_accuracy", "classifier_fid"),
+    tour={"num_epochs": 300, "classifier_epochs": 10, "num_samples": 1000},
+    tour_seconds=90,
+    headline=("generated_class_accuracy", "classifier_fid", "recall"),
     claims=(
         *IMAGE_GAN_CLAIMS,
+        *CURED_GAN_CLAIMS,
         Claim(
             "it draws the digit asked for: 90% of its samples are read as the requested class",
             lambda m: m["generated_class_accuracy"] > 0.9,
@@ -211,9 +342,16 @@ def cgan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
     """Mirza & Osindero (2014): the one-hot label is appended to the generator's noise and to
     the discriminator's input, so the generator learns p(x | y) and draws the digit asked for.
     A CNN trained on real digits checks that it does: its accuracy on generated digits of each
-    requested class, next to its accuracy on the real test digits; the classifier FID is
-    reported beside that of the real training digits."""
-    return _digits_gan(cfg, run, data.load("digits"), conditional=True)
+    requested class, next to its accuracy on the real test digits; the classifier FID,
+    precision and recall (pooled, and within each class) beside the real training digits'.
+
+    As first set (256 units, lr 2e-4, 300 epochs) it drew the right class 99% of the time, but
+    ten near copies of each digit: collapse inside every class, which the class accuracy
+    cannot see and the within-class recall can (0.01 against the real digits' 0.89). Wider
+    networks with a five times larger step leave that collapse within the budget; the
+    averaged generator sharpens the samples further. PacGAN packs of one class helped the first
+    setting (recall 0.06) and hurt the second, so they are left out."""
+    return _digits_gan(cfg, run, data.load("digits"), conditional=True, before=CGAN_BEFORE)
 
 
 @dataclass
@@ -229,6 +367,25 @@ class DcganConfig(DigitsGanConfig):
     data: GanImages = field(default_factory=GanImages)
     architecture: Literal["mlp", "dcgan"] = "dcgan"  # MLP networks, or DCGAN's convolutions
     num_epochs: int = param(150, ge=1)  # passes over the training images
+    lr: float = param(5e-4, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    ema_decay: float = param(0.99, ge=0, lt=1)  # β of the sampled generator's moving average
+    refine: bool = True  # DCGAN on 8x8: a stride-1 3x3 convolution at each resolution
+    generator_width: int = param(32, ge=1)  # DCGAN on 8x8: channels of G's last hidden map
+    discriminator_width: int = param(32, ge=1)  # DCGAN on 8x8: channels of D's first map
+    show_first_setting: bool = True  # on the digits, also train it as first set, and draw both
+
+
+DCGAN_BEFORE = FirstSetting(  # noisy digits
+    {
+        "refine": False,
+        "generator_width": 128,
+        "discriminator_width": 64,
+        "lr": 2e-4,
+        "ema_decay": 0.999,
+    },
+    "first set: one hidden layer each, lr 2e-4",
+    "now: a 3x3 convolution at each size, lr 5e-4",
+)
 
 
 def load_gan_images(spec: GanImages) -> data.Dataset:
@@ -258,10 +415,10 @@ def load_gan_images(spec: GanImages) -> data.Dataset:
     topics=("DCGAN",),
     config=DcganConfig,
     quick=GAN_DIGITS_QUICK,
-    tour={"num_epochs": 60, "classifier_epochs": 10, "num_samples": 500},
-    tour_seconds=28,
-    headline=("real_classifier_fid", "classifier_fid"),
-    claims=IMAGE_GAN_CLAIMS,
+    tour={"num_epochs": 80, "classifier_epochs": 10, "num_samples": 1000},
+    tour_seconds=70,
+    headline=("real_classifier_fid", "classifier_fid", "recall"),
+    claims=(*IMAGE_GAN_CLAIMS, *CURED_GAN_CLAIMS),
 )
 def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
     """Radford et al. (2016) made GANs train reliably on images with a few rules: strided
@@ -270,10 +427,20 @@ def dcgan(cfg: DcganConfig, run: Run) -> dict[str, float]:
     scores as `gan-digits` (classifier FID, precision/recall, class entropy) compare it with
     the MLP GAN (`--set architecture=mlp`). `--set data.name=mnist` or `cifar10` trains the
     32x32 DCGAN on real files (in `data.dir` or the dllab cache), scored by a CNN trained on
-    the same images."""
+    the same images.
+
+    As first set (Radford et al.'s layers only: one transposed convolution from 4x4 to 8x8 in
+    G, one strided convolution in D; lr 2e-4; the generator averaged over ~1000 steps) its 8x8
+    digits were noisy after the tour's 60 epochs: classifier FID 22.7 against the real digits'
+    3.9, precision 0.44. A stride-1 3x3 convolution at each resolution (`refine`) gives both
+    networks a second hidden layer; with lr 5e-4 and an average over ~100 steps (a short run's
+    early generators are poor) the same budget draws digits within 2x of the real FID. On
+    MNIST / CIFAR-10 the 32x32 networks have depth enough and `refine` and the comparison are
+    left out."""
     if cfg.architecture == "mlp" and cfg.data.name != "digits":
         raise ConfigError("the MLP GAN draws 8x8 digits: use architecture=dcgan for MNIST/CIFAR-10")
-    return _digits_gan(cfg, run, load_gan_images(cfg.data), conditional=False)
+    before = DCGAN_BEFORE if cfg.data.name == "digits" else None
+    return _digits_gan(cfg, run, load_gan_images(cfg.data), conditional=False, before=before)
 
 
 @dataclass

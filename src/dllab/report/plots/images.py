@@ -88,15 +88,17 @@ def image_panels(
     title: str,
     ncols: int = 6,
     nrow: int = 2,
+    panel_size: tuple[float, float] = (1.6, 1.75),
 ) -> Path:
     """Small labelled mosaics in a grid, one per entry (e.g. every augmentation applied to the
     same few digits), so that many variants fit one figure of the size family.
 
     Args:
         panels: label -> images (N, C, H, W) or (N, H, W) in [0, 1], tiled `nrow` to a row.
+        panel_size: inches per panel (width, height) before the figure is fitted to the family.
     """
 
-    fig, axes = _figure(title, len(panels), ncols=ncols, size=(1.6, 1.75))
+    fig, axes = _figure(title, len(panels), ncols=ncols, size=panel_size)
     for ax, (label, images) in zip(axes, panels.items()):
         tile = mosaic(images, nrow)  # (rows, cols, C)
         ax.imshow(tile[..., 0] if tile.shape[-1] == 1 else tile, cmap="gray", vmin=0, vmax=1)
