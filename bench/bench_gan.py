@@ -231,14 +231,16 @@ def main() -> None:
     results = {
         "threads_per_run": 1,
         "parallel_runs": workers,
+        "first_seed": first,
         "load_average_at_start": os.getloadavg()[0],
         "runs": [],
     }
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for (name, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
-            run = {"experiment": name, "overrides": list(overrides), "seed": seed}
+        for job, (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
+            experiment, overrides, seed = job
+            run = {"experiment": experiment, "overrides": list(overrides), "seed": seed}
             results["runs"].append({**run, "metrics": metrics, "cpu_s": cpu, "wall_s": wall})
-            print(f"{name} {' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
+            print(f"{experiment} {' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
             save_results(name, results, quiet=True)  # partial results survive a stop
     print(
         f"{'data':7} {'method':15} {'modes':>13} {'high quality':>15} {'CPU s':>12} {'wall s':>7}"

@@ -88,3 +88,30 @@ def test_a_bench_without_results_says_how_to_measure_it_and_a_results_row_is_reg
     assert "2026-01-02, X (AVX2), 2 CPUs, load 0.4" in rendered
     with pytest.raises(ValueError, match="markers"):
         readme.render("no markers", results)
+
+
+def _fake_gan_run(job):
+    """bench_gan's timed_run without training: (metrics, CPU s, wall s) that name the seed."""
+    _, overrides, seed = job
+    k = 8 if "data.name=ring8" in overrides else 25
+    return {"modes_captured": k - seed % 2, "high_quality_fraction": 0.9, "num_modes": k}, 1.0, 1.0
+
+
+def test_bench_gan_writes_untuned_seeds_to_their_own_file(tmp_path, monkeypatch):
+    import json
+
+    import bench
+    from bench import bench_gan, readme
+
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_gan, "timed_run", _fake_gan_run)
+    for key, value in {"FIRST_SEED": "5", "SEEDS": "2", "METHODS": "pacgan", "CGAN": "0"}.items():
+        monkeypatch.setenv(f"BENCH_GAN_{key}", value)
+    monkeypatch.setattr("sys.argv", ["python -m bench gan"])
+    bench_gan.main()
+    assert [p.name for p in tmp_path.iterdir()] == ["gan_from_seed5.json"]
+    saved = json.loads((tmp_path / "gan_from_seed5.json").read_text())
+    assert saved["first_seed"] == 5 and [r["seed"] for r in saved["runs"]] == [5, 5, 6, 6]
+    cell = readme.untuned_seeds(saved)
+    assert cell.startswith("2 seeds from seed 5: pacgan on ring8: 7.5 ± 0.5 of 8 modes")
+    assert "(worst seed 24), 90.0 ± 0.0% high-quality (worst 90.0%)" in cell

@@ -40,7 +40,7 @@ class DigitsGanConfig:
     refine: bool = False  # DCGAN on 8x8: a stride-1 3x3 convolution at each resolution
     generator_width: int = param(128, ge=1)  # DCGAN on 8x8: channels of G's last hidden map
     discriminator_width: int = param(64, ge=1)  # DCGAN on 8x8: channels of D's first map
-    show_first_setting: bool = False  # also train it as it was before its cures, and draw both
+    show_first_setting: bool = False  # also train it as first set (the experiment says how)
     classifier_epochs: int = param(40, ge=1)  # training of the CNN that scores the samples
     num_samples: int = param(1000, ge=20)  # generated digits scored
     snapshots: int = param(10, ge=2)  # frames of the training GIF
@@ -164,9 +164,22 @@ def _digits_gan(
         "classifier_test_accuracy": classifier_accuracy,
         **_sample_scores(classifier, digits, fake, labels_or_none),
     }
-    name = _model_name(cfg, conditional)
     if conditional:
         _class_accuracy_figure(run, fake, labels, classifier, classifier_accuracy)
+    _samples_figures(run, cfg, digits, conditional, snapshots, metrics)
+    if cfg.show_first_setting and before:
+        old_cfg = replace(cfg, **before.settings)
+        old, old_snapshots = _train_digit_gan(old_cfg, run, digits, conditional, z_shown, "before-")
+        old_scores = _sample_scores(classifier, digits, old.sample(z), labels_or_none)
+        metrics |= {f"before_{k}": v for k, v in old_scores.items() if not _is_reference(k)}
+        _before_after_figure(run, before, old_snapshots, snapshots, metrics)
+    return metrics
+
+
+def _samples_figures(run: Run, cfg, digits, conditional: bool, snapshots, metrics) -> None:
+    """The last snapshot's samples (a row per requested digit, or beneath real test digits)
+    titled with the classifier FID, and the snapshots as an animated GIF."""
+    if conditional:
         rows = [str(k) for k in range(10)]
         shown_images = snapshots.samples[-1]
     else:
@@ -175,8 +188,8 @@ def _digits_gan(
     plots.image_grid(
         shown_images.numpy(),
         run.figure("samples"),
-        f"{name} after {cfg.num_epochs} epochs: classifier FID {metrics['classifier_fid']:.1f} "
-        f"(real digits {metrics['real_classifier_fid']:.1f})"
+        f"{_model_name(cfg, conditional)} after {cfg.num_epochs} epochs: classifier FID "
+        f"{metrics['classifier_fid']:.1f} (real digits {metrics['real_classifier_fid']:.1f})"
         + (", row k asks for digit k" if conditional else ", real test digits on top"),
         nrow=10,
         row_labels=rows,
@@ -187,13 +200,6 @@ def _digits_gan(
     plots.animated_gif(
         [f.repeat(scale, 0).repeat(scale, 1) for f in frames], run.figure("training", ".gif")
     )
-    if cfg.show_first_setting and before:
-        old_cfg = replace(cfg, **before.settings)
-        old, old_snapshots = _train_digit_gan(old_cfg, run, digits, conditional, z_shown, "before-")
-        old_scores = _sample_scores(classifier, digits, old.sample(z), labels_or_none)
-        metrics |= {f"before_{k}": v for k, v in old_scores.items() if not _is_reference(k)}
-        _before_after_figure(run, before, old_snapshots, snapshots, metrics)
-    return metrics
 
 
 def _is_reference(metric: str) -> bool:
