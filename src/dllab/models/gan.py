@@ -25,7 +25,7 @@ An exponential moving average of the generator's weights (Karras et al., 2018; Y
 
 import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -115,14 +115,19 @@ class Maxout(nn.Module):
         return self.linear(x).unflatten(1, (-1, self.pieces)).amax(dim=2)  # (B, out)
 
 
-def _normal_init_(model: nn.Module, std: float = 0.02) -> nn.Module:
-    """Weights N(0, std²) and zero biases, as PacGAN's code initialises both networks."""
+def _init_linears_(model: nn.Module, init_weight: Callable[[torch.Tensor], object]) -> nn.Module:
+    """`init_weight` on every Linear layer's weight, zeros in its bias (if any)."""
     for module in model.modules():
         if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=std)
+            init_weight(module.weight)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
     return model
+
+
+def _normal_init_(model: nn.Module, std: float = 0.02) -> nn.Module:
+    """Weights N(0, std²) and zero biases, as PacGAN's code initialises both networks."""
+    return _init_linears_(model, lambda weight: nn.init.normal_(weight, std=std))
 
 
 @register_model(input_shape=(2,))
@@ -150,11 +155,7 @@ def pacgan_discriminator_2d(
 
 def _orthogonal_init_(model: nn.Module, gain: float = 1.4) -> nn.Module:
     """Orthogonal weights scaled by `gain` and zero biases, as the unrolled GAN's 2-D code."""
-    for module in model.modules():
-        if isinstance(module, nn.Linear):
-            nn.init.orthogonal_(module.weight, gain=gain)
-            nn.init.zeros_(module.bias)
-    return model
+    return _init_linears_(model, lambda weight: nn.init.orthogonal_(weight, gain=gain))
 
 
 @register_model(input_shape=(256,))
