@@ -123,7 +123,11 @@ check("gan-losses", discriminator_loss, generator_loss)
 # is asked for.
 #
 # What to look for: one row of samples per requested digit, and how often a classifier trained
-# on real digits reads each sample as the digit requested.
+# on real digits reads each sample as the digit requested. That accuracy cannot see collapse
+# inside a class: `before-after` shows the GAN as first set (256 units, lr 2e-4), right 99.8% of
+# the time with ten near copies of each digit (recall 0.02), beside the wider, faster-learning
+# one (recall 0.64 against the real digits' 0.88). Recall is the share of real digits that
+# have a generated one among their nearest neighbours (Kynkäänniemi et al., 2019).
 
 # %%
 dllab.run("cgan-digits", quick=QUICK)
@@ -136,7 +140,10 @@ dllab.run("cgan-digits", quick=QUICK)
 # in the generator, batch normalization, ReLU in G and LeakyReLU in D, no dense hidden layers,
 # Adam with β1 = 0.5.
 #
-# What to look for: the samples and the same scores as the vanilla GAN's above.
+# What to look for: the samples and the same scores as the vanilla GAN's above. On 8x8 digits,
+# only one strided layer fits from 4x4 to 8x8, so each network has a single hidden layer and
+# the digits come out noisy (`before-after`, left). A stride-1 3x3 convolution at each size
+# (`refine`) gives both networks depth without breaking DCGAN's rules (right).
 
 # %%
 dllab.run("dcgan", quick=QUICK)
