@@ -313,9 +313,7 @@ def gan_digits(cfg: DigitsGanConfig, run: Run) -> dict[str, float]:
 class CganConfig(DigitsGanConfig):
     num_hiddens: int = param(512, ge=1)  # units per hidden layer of G and D
     lr: float = param(1e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
-    show_first_setting: bool = (
-        True  # also train it as first set (256 units, lr 2e-4), and draw both
-    )
+    show_first_setting: bool = True  # also train it as first set (CGAN_BEFORE), draw both
 
 
 CGAN_BEFORE = FirstSetting(  # ten near copies of each digit
