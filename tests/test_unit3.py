@@ -72,6 +72,12 @@ def test_the_1997_criterion_counts_sums_within_0_04_and_when_all_of_a_set_first_
     trainer.fit((X, target[:, None]), num_epochs=60, batch_size=16)
     assert watch.sequences is not None and watch.sequences % 16 == 0
     assert model.training  # the checks leave the model as training found it
+    stopper = Hs97Criterion(X[:20], target[:20], batch_size=16, every=1, stop=True)
+    model = torch.nn.Linear(3, 1)
+    trainer = Trainer(model, "adam", "mse", metrics=(), lr=0.05, quiet=True, callbacks=[stopper])
+    trainer.fit((X, target[:, None]), num_epochs=60, batch_size=16)
+    assert stopper.sequences is not None  # training ended with the epoch it was met in
+    assert trainer.step == -(-stopper.sequences // 64) * 4 < 60 * 4
 
 
 class _Trainer:

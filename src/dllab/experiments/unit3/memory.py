@@ -50,6 +50,7 @@ class MemoryConfig:
     stop_when_solved: bool = True  # end a cell's training after an epoch with mean loss below it
     time_budget_s: float | None = param(None, gt=0)  # per cell and T; None: num_epochs only
     hs97_every: int = param(100, ge=1)  # steps between checks of the 1997 criterion (adding)
+    stop_when_hs97: bool = False  # end a cell's training once the 1997 criterion is met (adding)
 
 
 @dataclass
@@ -83,10 +84,13 @@ class Hs97Criterion(Callback):
     """Hochreiter & Schmidhuber's (1997, Experiment 4) criterion on the adding problem: every
     one of a set of held-out sequences answered within 0.04 of its sum. Checked every `every`
     steps; `sequences` is the number of training sequences seen when it was first met (None if
-    never), to set beside the 74k / 209k / 853k their LSTM needed at T = 100 / 500 / 1000."""
+    never), to set beside the 74k / 209k / 853k their LSTM needed at T = 100 / 500 / 1000.
+    With `stop`, training ends once it is met."""
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, every: int = 100):
-        self.X, self.y, self.batch_size, self.every = X, y, batch_size, every
+    def __init__(
+        self, X: torch.Tensor, y: torch.Tensor, batch_size: int, every: int = 100, stop=False
+    ):
+        self.X, self.y, self.batch_size, self.every, self.stop = X, y, batch_size, every, stop
         self.sequences: int | None = None
 
     def on_step_end(self, trainer, record: dict) -> None:
@@ -98,6 +102,7 @@ class Hs97Criterion(Callback):
             trainer.model.train(training)
             if right == 1.0:
                 self.sequences = trainer.step * self.batch_size
+                trainer.stop_training |= self.stop
 
     def state_dict(self) -> dict:
         return {"sequences": self.sequences}
@@ -154,7 +159,11 @@ def _memory_sweep(cfg: MemoryConfig, run: Run, task: str) -> dict[str, dict[int,
             watch = []
             if task == "adding":  # the 1997 criterion on the first 2000 test sequences
                 X_check, y_check = (t[:2000] for t in ds.test)
-                watch.append(Hs97Criterion(X_check, y_check, cfg.batch_size, cfg.hs97_every))
+                watch.append(
+                    Hs97Criterion(
+                        X_check, y_check, cfg.batch_size, cfg.hs97_every, cfg.stop_when_hs97
+                    )
+                )
             trainer, test = train_classifier(
                 run,
                 name,
