@@ -15,6 +15,7 @@ from dllab.metrics import (
     frechet_distance,
     mode_coverage,
     precision_recall,
+    precision_recall_by_class,
 )
 
 
@@ -97,6 +98,9 @@ def test_class_precision_recall_sees_collapse_inside_each_class_that_the_pooled_
     assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3
     wrong_class = class_precision_recall(real, labels, blobs, (labels + 1) % 10)
     assert wrong_class["precision"] < 0.1
+    by_class = precision_recall_by_class(real, labels, blobs, labels)
+    assert sorted(by_class) == list(range(10))
+    assert np.mean([s["recall"] for s in by_class.values()]) == collapsed["recall"]
 
 
 def test_entropy_of_a_uniform_histogram_is_log_k():

@@ -7,8 +7,10 @@ import struct
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
+from dllab import models
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
 from dllab.experiments.unit4.images import GanImages, load_gan_images
@@ -84,6 +86,7 @@ def test_cgan_digits_scores_generated_digits_beside_real_ones(quick_runs):
     assert metrics["real_classifier_fid"] < metrics["classifier_fid"]  # untrained G: far worse
     assert 0 <= metrics["class_entropy"] <= metrics["max_class_entropy"]
     assert (folder / "figures" / "class-accuracy.png").is_file()
+    assert (folder / "figures" / "class-precision-recall.png").is_file()
     # precision and recall, pooled and within each class, beside the real digits' own
     for name in ("precision", "recall", "within_class_precision", "within_class_recall"):
         assert 0 <= metrics[name] <= 1
@@ -202,3 +205,30 @@ def test_load_gan_images_pads_mnist_to_32_and_keeps_num_train(tmp_path):
     assert images.train[0].shape == (12, 1, 32, 32) and images.test[0].shape == (10, 1, 32, 32)
     assert images.train[0][..., :2, :].abs().sum() == 0  # the padding is background
     assert images.train[1].tolist() == [k % 10 for k in range(12)]
+
+
+def test_image_scorer_embeds_the_real_digits_once_and_each_generated_set_once():
+    from dllab.data import Dataset
+    from dllab.experiments.common import ImageScorer
+    from dllab.metrics import precision_recall
+
+    classifier = models.create_model("digits_cnn", in_channels=1).eval()
+    passes = []
+    classifier.features.register_forward_hook(lambda _m, x, _y: passes.append(len(x[0])))
+    g = torch.Generator().manual_seed(0)
+    real = Dataset(
+        "random",
+        train=(torch.rand(80, 1, 8, 8, generator=g), torch.arange(80) % 10),
+        test=(torch.rand(60, 1, 8, 8, generator=g), torch.arange(60) % 10),
+    )
+    scorer = ImageScorer.of(classifier, real)
+    assert passes == [60, 80]
+    fake = torch.rand(50, 1, 8, 8, generator=g)
+    scores = scorer.scores(scorer.embed(fake))
+    scorer.scores(scorer.embed(fake))
+    assert passes == [60, 80, 50, 50]  # the real side is not embedded again
+    # the real digits' own precision and recall use k-NN balls of as many images as the fakes'
+    own = precision_recall(scorer.test.features[:50], scorer.train.features[:50])
+    assert (scores["real_precision"], scores["real_recall"]) == tuple(own.values())
+    per_class = scorer.class_scores(scorer.embed(fake), torch.arange(50) % 10)
+    assert sorted(per_class["generated"]) == sorted(per_class["real"]) == list(range(10))

@@ -83,16 +83,24 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict
     return {"precision": precision.item(), "recall": recall.item()}
 
 
+def precision_recall_by_class(
+    real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
+) -> dict[int, dict[str, float]]:
+    """`precision_recall` within each class c of `real_labels` (N,), on equal numbers of real
+    (N, D) and fake (M, D) features of that class: {c: {"precision", "recall"}}."""
+    scores = {}
+    for c in real_labels.unique().tolist():
+        ours, theirs = real[real_labels == c], fake[fake_labels == c]
+        n = min(len(ours), len(theirs))
+        scores[c] = precision_recall(ours[:n], theirs[:n])
+    return scores
+
+
 def class_precision_recall(
     real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
 ) -> dict[str, float]:
-    """`precision_recall` within each class of `real_labels` (N,), on equal numbers of real
-    (N, D) and fake (M, D) features per class, averaged over the classes."""
-    scores = []
-    for c in real_labels.unique():
-        ours, theirs = real[real_labels == c], fake[fake_labels == c]
-        n = min(len(ours), len(theirs))
-        scores.append(precision_recall(ours[:n], theirs[:n]))
+    """`precision_recall_by_class` averaged over the classes: {"precision", "recall"}."""
+    scores = precision_recall_by_class(real, real_labels, fake, fake_labels).values()
     return {name: float(np.mean([s[name] for s in scores])) for name in ("precision", "recall")}
 
 

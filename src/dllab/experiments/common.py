@@ -3,6 +3,8 @@ confusion matrices and their figure, and the classifier whose features score gen
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -15,6 +17,7 @@ from dllab.metrics import (
     class_histogram_entropy,
     feature_frechet_distance,
     precision_recall,
+    precision_recall_by_class,
 )
 from dllab.report import plots
 
@@ -65,27 +68,75 @@ def classifier_features(classifier: nn.Module, X: torch.Tensor) -> tuple[torch.T
     return h, classifier.fc(h).argmax(1)
 
 
-def image_scores(classifier, real_test, fake, real_train) -> dict[str, float]:
-    """Generated images (N, C, H, W) scored against the real test images in the classifier's
-    feature space, each beside the real training images' own score (what a generator that draws
-    new real digits would get): classifier FID; improved precision and recall (Kynkäänniemi et
-    al., 2019): precision, the share of samples that land among real ones (quality), recall, the
-    share of real images near some sample (variety: mode collapse lowers it); and the entropy
-    of the predicted-class histogram (log 10 when every class is drawn equally)."""
-    h_test, _ = classifier_features(classifier, real_test)
-    h_fake, predicted = classifier_features(classifier, fake)
-    h_train, _ = classifier_features(classifier, real_train)
-    n = min(len(h_test), len(h_fake), len(h_train))  # k-NN balls: equal sets, (n, n) distances
-    real = precision_recall(h_test[:n], h_train[:n])
-    return {
-        "classifier_fid": feature_frechet_distance(h_fake, h_test),
-        "real_classifier_fid": feature_frechet_distance(h_train, h_test),
-        **precision_recall(h_test[:n], h_fake[:n]),
-        "real_precision": real["precision"],
-        "real_recall": real["recall"],
-        "class_entropy": class_histogram_entropy(predicted, 10),
-        "max_class_entropy": math.log(10),
-    }
+class Embedded(NamedTuple):
+    """Images as a scoring classifier sees them."""
+
+    features: torch.Tensor  # (N, F) penultimate features
+    predicted: torch.Tensor  # (N,) predicted classes
+
+
+@dataclass(frozen=True)
+class ImageScorer:
+    """A classifier trained on real images, with the real test and training images embedded
+    once: scoring a generated set then costs one pass of it through the classifier."""
+
+    classifier: nn.Module
+    test: Embedded  # the real test images: the set every generated one is compared with
+    test_labels: torch.Tensor  # (N,)
+    train: Embedded  # the real training images: what a generator of new real images would get
+    train_labels: torch.Tensor  # (M,)
+
+    _references: dict[int, dict[str, float]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, classifier: nn.Module, images: Dataset) -> "ImageScorer":
+        (X_test, y_test), (X_train, y_train) = images.test, images.train
+        test, train = (Embedded(*classifier_features(classifier, X)) for X in (X_test, X_train))
+        return cls(classifier, test, y_test, train, y_train)
+
+    def embed(self, images: torch.Tensor) -> Embedded:
+        """Images (N, C, H, W) through the classifier, once."""
+        return Embedded(*classifier_features(self.classifier, images))
+
+    def reference(self, n: int) -> dict[str, float]:
+        """The real training images' own scores, each the mark for a generator's, with the
+        k-NN balls of n images a side (a ball's radius depends on how many there are)."""
+        if n not in self._references:
+            h_test, h_train = self.test.features, self.train.features
+            real = precision_recall(h_test[:n], h_train[:n])
+            self._references[n] = {
+                "real_classifier_fid": feature_frechet_distance(h_train, h_test),
+                "real_precision": real["precision"],
+                "real_recall": real["recall"],
+                "max_class_entropy": math.log(10),
+            }
+        return self._references[n]
+
+    def scores(self, fake: Embedded) -> dict[str, float]:
+        """Generated images scored against the real test images in the classifier's feature
+        space, each beside the real training images' own score: classifier FID; improved
+        precision and recall (Kynkäänniemi et al., 2019): precision, the share of samples that
+        land among real ones (quality), recall, the share of real images near some sample
+        (variety: mode collapse lowers it); and the entropy of the predicted-class histogram
+        (log 10 when every class is drawn equally)."""
+        h_test, h_fake = self.test.features, fake.features
+        n = min(len(h_test), len(h_fake), len(self.train.features))  # k-NN balls: equal sets
+        return {
+            "classifier_fid": feature_frechet_distance(h_fake, h_test),
+            **precision_recall(h_test[:n], h_fake[:n]),
+            "class_entropy": class_histogram_entropy(fake.predicted, 10),
+            **self.reference(n),
+        }
+
+    def class_scores(self, fake: Embedded, labels: torch.Tensor) -> dict[str, dict]:
+        """A conditional generator's samples, asked for `labels` (N,), scored within each class
+        c against the real test images of c, beside the real training images' own:
+        {"generated": {c: {"precision", "recall"}}, "real": {...}}."""
+        real, y_real = self.test.features, self.test_labels
+        return {
+            "generated": precision_recall_by_class(real, y_real, fake.features, labels),
+            "real": precision_recall_by_class(real, y_real, self.train.features, self.train_labels),
+        }
 
 
 def grid_over(X: torch.Tensor, resolution: int = 150, margin: float = 0.5):

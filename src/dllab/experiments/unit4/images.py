@@ -13,14 +13,13 @@ from dllab import data
 from dllab.config import param
 from dllab.errors import ConfigError
 from dllab.experiments.common import (
-    classifier_features,
-    image_scores,
+    ImageScorer,
     scoring_classifier,
     train_classifier,
 )
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
-from dllab.metrics import class_precision_recall, sample_diversity
+from dllab.metrics import sample_diversity
 from dllab.models.gan import GAN, GANTask, SampleSnapshots
 from dllab.report import plots
 
@@ -105,38 +104,38 @@ def _train_digit_gan(
     return model, snapshots
 
 
-def class_scores(classifier, digits, fake: torch.Tensor, labels: torch.Tensor) -> dict:
-    """A conditional GAN's precision and recall within each class, averaged over the classes,
-    beside the real training digits' own: collapse inside a class (ten near copies of one "3")
-    keeps the class accuracy high and shows as a low recall here."""
-    features = {
-        name: classifier_features(classifier, X)[0]
-        for name, X in (("test", digits.test[0]), ("train", digits.train[0]), ("fake", fake))
-    }
-    y_test, y_train = digits.test[1], digits.train[1]
-    ours = class_precision_recall(features["test"], y_test, features["fake"], labels)
-    real = class_precision_recall(features["test"], y_test, features["train"], y_train)
-    return {f"within_class_{k}": v for k, v in ours.items()} | {
-        f"real_within_class_{k}": v for k, v in real.items()
-    }
+def _sample_scores(
+    scorer: ImageScorer, digits, fake: torch.Tensor, labels: torch.Tensor | None
+) -> tuple[dict[str, float], dict | None]:
+    """Generated digits (N, C, H, W), one pass through the scoring classifier, scored against
+    the real ones (`ImageScorer.scores`, diversity). For a conditional GAN, asked for `labels`
+    (N,), also the class accuracy and the scores within each class, averaged in the metrics
+    (collapse inside a class, ten near copies of one "3", keeps the class accuracy high and
+    shows as a low within-class recall).
 
-
-def _sample_scores(classifier, digits, fake: torch.Tensor, labels: torch.Tensor | None) -> dict:
-    """Generated digits (N, C, H, W) scored against the real ones (`image_scores`, diversity),
-    and for a conditional GAN, asked for `labels` (N,), per class as well."""
+    Returns:
+        The metrics, and for a conditional GAN its per-class scores (else None):
+        {"accuracy": (10,) fraction read as asked, "generated"/"real": {c: {precision, recall}}}.
+    """
     X_test, y_test = digits.test
-    scores = {
-        **image_scores(classifier, X_test, fake, digits.train[0]),
-        "diversity": sample_diversity(fake, X_test),
-    }
+    embedded = scorer.embed(fake)
+    metrics = scorer.scores(embedded) | {"diversity": sample_diversity(fake, X_test)}
     if labels is None:
-        return scores
-    _, predicted = classifier_features(classifier, fake)
-    scores["generated_class_accuracy"] = (predicted == labels).float().mean().item()
-    scores["within_class_diversity"] = float(
+        return metrics, None
+    correct = (embedded.predicted == labels).float()
+    per_class = scorer.class_scores(embedded, labels)
+    per_class["accuracy"] = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
+        labels, minlength=10
+    )
+    metrics["generated_class_accuracy"] = correct.mean().item()
+    metrics["within_class_diversity"] = float(
         np.mean([sample_diversity(fake[labels == k], X_test[y_test == k]) for k in range(10)])
     )
-    return scores | class_scores(classifier, digits, fake, labels)
+    for key, prefix in (("generated", "within_class_"), ("real", "real_within_class_")):
+        for name in ("precision", "recall"):
+            values = [scores[name] for scores in per_class[key].values()]
+            metrics[f"{prefix}{name}"] = float(np.mean(values))
+    return metrics, per_class
 
 
 def _digits_gan(
@@ -150,6 +149,7 @@ def _digits_gan(
     `cfg.show_first_setting`, also the GAN as `before` first set it, drawn beside it and scored as
     before_<metric>."""
     classifier, classifier_accuracy = scoring_classifier(run, digits, cfg.classifier_epochs)
+    scorer = ImageScorer.of(classifier, digits)
     labels = torch.arange(cfg.num_samples) % 10  # (N,) balanced requested classes
     shown = torch.arange(100) // 10  # one row per class in the figures
     z_shown = torch.randn(100, cfg.latent_dim)
@@ -158,19 +158,17 @@ def _digits_gan(
     z = torch.cat([z, F.one_hot(labels, 10).float()], 1) if conditional else z
     model, snapshots = _train_digit_gan(cfg, run, digits, conditional, z_shown)
     z = z.to(next(model.parameters()).device)
-    fake = model.sample(z)
     labels_or_none = labels if conditional else None
-    metrics = {
-        "classifier_test_accuracy": classifier_accuracy,
-        **_sample_scores(classifier, digits, fake, labels_or_none),
-    }
-    if conditional:
-        _class_accuracy_figure(run, fake, labels, classifier, classifier_accuracy)
+    scores, per_class = _sample_scores(scorer, digits, model.sample(z), labels_or_none)
+    metrics = {"classifier_test_accuracy": classifier_accuracy, **scores}
+    if per_class is not None:
+        _class_accuracy_figure(run, per_class["accuracy"], classifier_accuracy)
+        _class_precision_recall_figure(run, per_class)
     _samples_figures(run, cfg, digits, conditional, snapshots, metrics)
     if cfg.show_first_setting and before:
         old_cfg = replace(cfg, **before.settings)
         old, old_snapshots = _train_digit_gan(old_cfg, run, digits, conditional, z_shown, "before-")
-        old_scores = _sample_scores(classifier, digits, old.sample(z), labels_or_none)
+        old_scores, _ = _sample_scores(scorer, digits, old.sample(z), labels_or_none)
         metrics |= {f"before_{k}": v for k, v in old_scores.items() if not _is_reference(k)}
         _before_after_figure(run, before, old_snapshots, snapshots, metrics)
     return metrics
@@ -207,20 +205,36 @@ def _is_reference(metric: str) -> bool:
     return metric.startswith("real_") or metric == "max_class_entropy"
 
 
-def _class_accuracy_figure(run: Run, fake, labels, classifier, classifier_accuracy) -> None:
+def _class_accuracy_figure(run: Run, per_class: torch.Tensor, classifier_accuracy) -> None:
     """Bars: for each digit k, the fraction of samples asked for k that the classifier reads
-    as k, beside its accuracy on real test digits."""
-    _, predicted = classifier_features(classifier, fake)
-    correct = (predicted == labels).float()
-    per_class = torch.zeros(10).index_add_(0, labels, correct) / torch.bincount(
-        labels, minlength=10
-    )
+    as k (`per_class` (10,)), beside its accuracy on real test digits."""
     plots.bars(
         {str(k): v for k, v in enumerate(per_class.tolist())},
         run.figure("class-accuracy"),
         "The classifier reads the requested digit (0-9) in the generated ones",
         "fraction classified as requested",
         reference=(classifier_accuracy, "classifier on real test digits"),
+    )
+
+
+def _class_precision_recall_figure(run: Run, per_class: dict) -> None:
+    """Grouped bars: for each digit, the precision and recall of the samples asked for it
+    against the real test digits of that class, beside the real training digits' own (pale)."""
+    series, keys = {}, {}
+    for name in ("precision", "recall"):
+        for key, who in (("generated", "generated"), ("real", "real training digits")):
+            label = f"{name}: {who}"
+            series[label] = [scores[name] for scores in per_class[key].values()]
+            keys[label] = name
+    plots.grouped_bars(
+        series,
+        [str(c) for c in per_class["generated"]],
+        run.figure("class-precision-recall"),
+        "For each requested digit (0-9): precision (samples that look like real ones of it) "
+        "and recall (real ones some sample is near; low when a class collapses to a few copies)",
+        "fraction (k = 3 nearest neighbours)",
+        published=[label for label in series if label.endswith("real training digits")],
+        keys=keys,
     )
 
 

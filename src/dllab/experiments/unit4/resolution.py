@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from dllab import data
 from dllab.config import param
-from dllab.experiments.common import classifier_features, image_scores, scoring_classifier
+from dllab.experiments.common import ImageScorer, classifier_features, scoring_classifier
 from dllab.experiments.registry import experiment
 from dllab.experiments.runner import Run
 from dllab.metrics import (
@@ -68,9 +68,10 @@ def lapgan(cfg: LapganConfig, run: Run) -> dict[str, float]:
     context = upsample(coarse_fake)  # (N, 1, 8, 8)
     residual_fake = levels[0].sample(levels[0].noise(cfg.num_samples, context))
     fake = reconstruct([residual_fake, coarse_fake]).clamp(0, 1)  # (N, 1, 8, 8)
+    scorer = ImageScorer.of(classifier, digits)
     metrics = {
         "classifier_test_accuracy": classifier_accuracy,
-        **image_scores(classifier, digits.test[0], fake, digits.train[0]),
+        **scorer.scores(scorer.embed(fake)),
     }
     shown = 10
     rows = [coarse_fake[:shown], context[:shown], (residual_fake[:shown] + 1) / 2, fake[:shown]]

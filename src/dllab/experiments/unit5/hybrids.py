@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from dllab.config import param
 from dllab.engine import Reconstruction
-from dllab.experiments.common import image_scores, scoring_classifier
+from dllab.experiments.common import ImageScorer, scoring_classifier
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run, derive_seed
 from dllab.experiments.unit5.shared import (
@@ -69,9 +69,9 @@ def _adversarial_run(cfg: AdversarialConfig, run: Run, key: str, model_name: str
         f"{_NAMES.get(key, key)}: the first two code coordinates of test digits, coloured by "
         "class (the prior: N(0, I))",
     )
-    classifier, _ = scoring_classifier(run, ds, cfg.classifier_epochs)
+    scorer = ImageScorer.of(scoring_classifier(run, ds, cfg.classifier_epochs)[0], ds)
     return {
-        **image_scores(classifier, X_test, samples, X_train),
+        **scorer.scores(scorer.embed(samples)),
         "linear_probe_accuracy": probe,
         "linear_probe_accuracy_pixels": pixels,
         "test_recon_mse": F.mse_loss(recon, X_test).item(),
@@ -245,11 +245,11 @@ def ae_vs_gan(cfg: AEvsGANConfig, run: Run) -> dict[str, float]:
         samples["VAE-GAN"] = vaegan.decode(z)
         recon["VAE-GAN"] = vaegan.decode(vaegan.encode(X_test))
 
-    classifier, _ = scoring_classifier(run, ds, cfg.classifier_epochs)
+    scorer = ImageScorer.of(scoring_classifier(run, ds, cfg.classifier_epochs)[0], ds)
     metrics = {}
     for name, X in samples.items():
         key = name.lower().replace("-", "")
-        scores = image_scores(classifier, X_test, X, X_train)
+        scores = scorer.scores(scorer.embed(X))
         shared = {k: v for k, v in scores.items() if k.startswith(("real_", "max_"))}
         metrics |= shared | {f"{k}_{key}": v for k, v in scores.items() if k not in shared}
         metrics[f"diversity_{key}"] = sample_diversity(X, X_test)
