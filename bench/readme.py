@@ -148,7 +148,7 @@ def cnn(r: dict) -> str:
 def _coverage(row: dict) -> str:
     modes = row["modes_captured"]
     return (
-        f"{_mean_sd(modes)} of {row['num_modes']} modes (worst seed {min(modes):.0f}), "
+        f"{_mean_sd(modes)} of {row['num_modes']} modes (worst seed: {min(modes):.0f}), "
         f"{_mean_sd(row['high_quality_fraction'], percent=True)} high-quality"
     )
 
@@ -171,7 +171,7 @@ def untuned_seeds(r: dict) -> str:
         )
         cells.append(
             f"{row['method']} on {row['data']}: {modes:.1f} ± {modes_se:.1f} of "
-            f"{row['num_modes']} modes (worst seed {min(row['modes_captured']):.0f}), "
+            f"{row['num_modes']} modes (worst seed: {min(row['modes_captured']):.0f}), "
             f"{quality:.1f} ± {quality_se:.1f}% high-quality (worst "
             f"{100 * min(row['high_quality_fraction']):.1f}%)"
         )

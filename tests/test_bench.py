@@ -114,4 +114,4 @@ def test_bench_gan_writes_untuned_seeds_to_their_own_file(tmp_path, monkeypatch)
     assert saved["first_seed"] == 5 and [r["seed"] for r in saved["runs"]] == [5, 5, 6, 6]
     cell = readme.untuned_seeds(saved)
     assert cell.startswith("2 seeds from seed 5: pacgan on ring8: 7.5 ± 0.5 of 8 modes")
-    assert "(worst seed 24), 90.0 ± 0.0% high-quality (worst 90.0%)" in cell
+    assert "(worst seed: 24), 90.0 ± 0.0% high-quality (worst 90.0%)" in cell
