@@ -296,7 +296,8 @@ def adding_problem(cfg: MemoryConfig, run: Run) -> dict[str, float]:
     `hs97_correct_<cell>` is the fraction of test sequences answered within 0.04 (their LSTM
     missed 1, 0 and 1 of 2,560 at T = 100, 500, 1000), `hs97_sequences_<cell>` the training
     sequences seen when the first 2,000 test sequences were all within it (theirs: 74k, 209k,
-    853k). Every cell trains with Adam and gradient-norm clipping, for `num_epochs` at most
+    853k; `stop_when_hs97` ends a cell's training with the epoch in which it is met). Every
+    cell trains with Adam and gradient-norm clipping, for `num_epochs` at most
     (`time_budget_s` can cap the seconds), and stops after the first epoch whose mean training
     MSE is below `solved_below`; `steps_to_solve_<cell>` is the first step whose 20-step running
     training MSE is below it, `train_steps_<cell>` the steps taken. The LSTM starts from the
