@@ -85,8 +85,9 @@ class ImageScorer:
     test_labels: torch.Tensor  # (N,)
     train: Embedded  # the real training images: what a generator of new real images would get
     train_labels: torch.Tensor  # (M,)
-
-    _references: dict[int, dict[str, float]] = field(default_factory=dict, repr=False)
+    _references: dict[int, dict[str, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )  # reference(n), computed once per n
 
     @classmethod
     def of(cls, classifier: nn.Module, images: Dataset) -> "ImageScorer":
