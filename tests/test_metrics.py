@@ -10,9 +10,9 @@ from dllab import data
 from dllab.data import mixture_modes
 from dllab.metrics import (
     class_histogram_entropy,
-    class_precision_recall,
     feature_frechet_distance,
     frechet_distance,
+    mean_over_classes,
     mode_coverage,
     precision_recall,
     precision_recall_by_class,
@@ -79,6 +79,11 @@ def test_precision_recall_separate_quality_from_coverage():
     assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3
     far = precision_recall(real, torch.randn(300, 2, generator=g) + 20)
     assert far == {"precision": 0.0, "recall": 0.0}
+
+
+def class_precision_recall(real, real_labels, fake, fake_labels):
+    """The within-class scores averaged over the classes, as cgan-digits reports them."""
+    return mean_over_classes(precision_recall_by_class(real, real_labels, fake, fake_labels))
 
 
 def test_class_precision_recall_sees_collapse_inside_each_class_that_the_pooled_one_misses():

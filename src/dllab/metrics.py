@@ -96,11 +96,9 @@ def precision_recall_by_class(
     return scores
 
 
-def class_precision_recall(
-    real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor, fake_labels: torch.Tensor
-) -> dict[str, float]:
-    """`precision_recall_by_class` averaged over the classes: {"precision", "recall"}."""
-    scores = precision_recall_by_class(real, real_labels, fake, fake_labels).values()
+def mean_over_classes(by_class: dict[int, dict[str, float]]) -> dict[str, float]:
+    """`precision_recall_by_class`'s scores averaged over the classes: {"precision", "recall"}."""
+    scores = by_class.values()
     return {name: float(np.mean([s[name] for s in scores])) for name in ("precision", "recall")}
 
 

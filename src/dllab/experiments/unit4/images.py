@@ -19,7 +19,7 @@ from dllab.experiments.common import (
 )
 from dllab.experiments.registry import Claim, experiment
 from dllab.experiments.runner import Run
-from dllab.metrics import sample_diversity
+from dllab.metrics import mean_over_classes, sample_diversity
 from dllab.models.gan import GAN, GANTask, SampleSnapshots
 from dllab.report import plots
 
@@ -132,9 +132,7 @@ def _sample_scores(
         np.mean([sample_diversity(fake[labels == k], X_test[y_test == k]) for k in range(10)])
     )
     for key, prefix in (("generated", "within_class_"), ("real", "real_within_class_")):
-        for name in ("precision", "recall"):
-            values = [scores[name] for scores in per_class[key].values()]
-            metrics[f"{prefix}{name}"] = float(np.mean(values))
+        metrics |= {f"{prefix}{k}": v for k, v in mean_over_classes(per_class[key]).items()}
     return metrics, per_class
 
 
