@@ -232,3 +232,5 @@ def test_image_scorer_embeds_the_real_digits_once_and_each_generated_set_once():
     assert (scores["real_precision"], scores["real_recall"]) == tuple(own.values())
     per_class = scorer.class_scores(scorer.embed(fake), torch.arange(50) % 10)
     assert sorted(per_class["generated"]) == sorted(per_class["real"]) == list(range(10))
+    again = scorer.class_scores(scorer.embed(fake), torch.arange(50) % 10)
+    assert again["real"] is per_class["real"]  # the real side's per-class scores, computed once

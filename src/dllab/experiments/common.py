@@ -4,6 +4,7 @@ confusion matrices and their figure, and the classifier whose features score gen
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -129,15 +130,21 @@ class ImageScorer:
             **self.reference(n),
         }
 
+    @cached_property
+    def real_by_class(self) -> dict[int, dict[str, float]]:
+        """The real training images' own precision and recall within each class c against the
+        real test images of c: {c: {"precision", "recall"}}, the same for every generated set."""
+        real, y_real = self.test.features, self.test_labels
+        return precision_recall_by_class(real, y_real, self.train.features, self.train_labels)
+
     def class_scores(self, fake: Embedded, labels: torch.Tensor) -> dict[str, dict]:
         """A conditional generator's samples, asked for `labels` (N,), scored within each class
         c against the real test images of c, beside the real training images' own:
         {"generated": {c: {"precision", "recall"}}, "real": {...}}."""
-        real, y_real = self.test.features, self.test_labels
-        return {
-            "generated": precision_recall_by_class(real, y_real, fake.features, labels),
-            "real": precision_recall_by_class(real, y_real, self.train.features, self.train_labels),
-        }
+        generated = precision_recall_by_class(
+            self.test.features, self.test_labels, fake.features, labels
+        )
+        return {"generated": generated, "real": self.real_by_class}
 
 
 def grid_over(X: torch.Tensor, resolution: int = 150, margin: float = 0.5):
