@@ -88,7 +88,12 @@ class Hs97Criterion(Callback):
     With `stop`, training ends once it is met."""
 
     def __init__(
-        self, X: torch.Tensor, y: torch.Tensor, batch_size: int, every: int = 100, stop=False
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        every: int = 100,
+        stop: bool = False,
     ):
         self.X, self.y, self.batch_size, self.every, self.stop = X, y, batch_size, every, stop
         self.sequences: int | None = None
