@@ -199,20 +199,21 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     ),
 )
 def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
-    """A GAN trained on a mixture of well-separated Gaussians often covers only some of them
-    (mode collapse): the generator finds one mode the discriminator accepts, the discriminator
-    then rejects it, and the generator hops to another. Four methods train the same networks
-    for the same steps and are scored on the same noise: the minimax loss of Goodfellow et al.
-    (2014), the non-saturating loss, WGAN-GP (Gulrajani et al., 2017) and PacGAN (Lin et al.,
-    2018), whose discriminator judges m samples at once and so sees a lack of diversity (m = 4
-    here, PacGAN's best row, with hidden layers of 256; like PacGAN4's own ten trials, 24.8 of
-    25 modes on average, it still leaves one or two of the grid's modes uncaptured on some
-    seeds, as packs of 2 with layers of 128 did). With our networks the samples
-    come from the averaged generator (its weights' moving average), and the vanilla GAN rarely
-    collapses; with the networks VEEGAN's GAN baseline trains (`setup=veegan`: a fast generator
+    """A GAN trained on a mixture of well-separated Gaussians often covers only some of them (mode
+    collapse): the generator finds one mode the discriminator accepts, the discriminator then
+    rejects it, and the generator hops to another. Four methods train the same networks for the
+    same steps and are scored on the same noise: the minimax loss of Goodfellow et al. (2014),
+    the non-saturating loss, WGAN-GP (Gulrajani et al., 2017) and PacGAN (Lin et al., 2018),
+    whose discriminator judges m samples at once and so sees a lack of diversity (m = 4 here,
+    PacGAN's best row, with hidden layers of 256; like PacGAN4's own ten trials, 24.8 of 25
+    modes on average, it still leaves one or two of the grid's modes uncaptured on some seeds,
+    as packs of 2 with layers of 128 did). With our networks the samples come from the averaged
+    generator (its weights' moving average), and the minimax GAN on the ring mostly fails before
+    it can collapse: its saturating loss stops teaching the generator once the discriminator
+    wins; with the networks VEEGAN's GAN baseline trains (`setup=veegan`: a fast generator
     against a slow discriminator) it piles onto one mode and hops, while PacGAN2 with the same
-    networks finds all eight (the tour shows this pair). A mode is captured when at least one
-    of 2,500 generated samples lies within 3 standard deviations of it; the fraction of samples
+    networks finds all eight (the tour shows this pair). A mode is captured when at least one of
+    2,500 generated samples lies within 3 standard deviations of it; the fraction of samples
     that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
     name = _data_name(cfg)
     X = data.load(name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
