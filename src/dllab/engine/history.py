@@ -14,6 +14,7 @@ from dllab.engine import distributed
 from dllab.engine.optim import learning_rates
 
 STEP_ONLY = ("grad_norm", "clip_factor")  # per-step logs (also `_<optimizer>`) kept out of means
+TIME_DECIMALS = 4  # an epoch record's clocks are in seconds, rounded to 0.1 ms
 
 
 @dataclass
@@ -92,11 +93,11 @@ class StepLog:
         record = {
             "epoch": trainer.epoch,
             "step": trainer.step,
-            "time": round(trainer.train_time, 4),
+            "time": round(trainer.train_time, TIME_DECIMALS),
         }
         record |= {**learning_rates(trainer.optimizers), **{k: v / count for k, v in sums.items()}}
         if trainer.compile_time is not None and trainer.epoch == 1:
-            record["compile_time"] = round(trainer.compile_time, 4)
+            record["compile_time"] = round(trainer.compile_time, TIME_DECIMALS)
         if trainer.val_data is not None:
             record |= {f"val_{k}": v for k, v in trainer.evaluate(trainer.val_data).items()}
         self.history.epochs.append(record)
