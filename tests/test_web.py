@@ -279,8 +279,8 @@ def test_a_valid_form_queues_the_cli_command_with_only_the_changed_settings(lab)
     (job,) = submitted
     assert job.folder == root / "mine" and job.folder.is_dir()
     assert job.argv[1:] == [
-        "-m", "dllab", "run", "gan-2d", "--out", str(root / "mine"), "--quiet", "--seed", "7",
-        "--showcase", "--set", "lr=0.002",
+        "-m", "dllab", "run", "gan-2d", "--checkpoint-interval", "10", "--out", str(root / "mine"),
+        "--quiet", "--seed", "7", "--showcase", "--set", "lr=0.002",
     ]  # fmt: skip
     again = client.post("/experiments/gan-2d/runs", data=form, headers=SAME_ORIGIN)
     assert "exists already" in errors_in(again.text)["run_name"]
@@ -298,7 +298,9 @@ def test_a_run_left_running_by_a_dead_process_shows_as_interrupted_with_resume(l
     response = client.post("/runs/killed/resume", headers=SAME_ORIGIN)
     assert response.status_code == 303
     (job,) = submitted
-    assert job.argv[-4:] == ["digits-mlp", "--resume", str(root / "killed"), "--quiet"]
+    assert job.argv[-6:] == [
+        "digits-mlp", "--checkpoint-interval", "10", "--resume", str(root / "killed"), "--quiet"
+    ]  # fmt: skip
 
 
 def test_a_finished_run_cannot_be_resumed_or_stopped(lab):
@@ -591,6 +593,30 @@ def test_serving_without_the_web_extra_says_how_to_install_it(monkeypatch, capsy
     )
     assert main(["serve"]) == 2
     assert "dllab serve needs the web extra (uvicorn missing)" in capsys.readouterr().err
+
+
+def test_the_labs_runs_checkpoint_as_often_as_serve_was_told(tmp_path):
+    from dllab.cli import build_parser
+    from dllab.web.runs import child_argv
+
+    argv = child_argv(tmp_path / "r", "xor", "quick", 3, ["lr=0.1"], checkpoint_interval_s=2.5)
+    args = build_parser().parse_args(argv[3:])  # after `python -m dllab`
+    assert (args.checkpoint_interval, args.seed, args.quick) == (2.5, 3, True)
+    resumed = argv[: argv.index("--out")] + ["--resume", str(tmp_path / "r")]  # as the lab resumes
+    assert build_parser().parse_args(resumed[3:]).checkpoint_interval == 2.5
+
+
+def test_serve_refuses_a_negative_checkpoint_interval_in_one_line(tmp_path, capsys):
+    from dllab.cli import main
+
+    runs = tmp_path / "runs"
+    assert main(["serve", "--port", "0", "--runs", str(runs), "--checkpoint-interval", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == "dllab: error: --checkpoint-interval must be a finite number >= 0 (seconds), got -1.0"
+    )
+    assert not runs.exists()  # refused before anything was made
 
 
 def test_importing_dllab_does_not_import_the_web_lab():

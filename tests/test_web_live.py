@@ -109,16 +109,15 @@ def test_a_run_killed_with_sigkill_shows_interrupted_and_resume_ends_where_it_wo
     tmp_path,
 ):
     runs = tmp_path / "runs"
-    settings = {"num_epochs": "45"}  # about 15 s of training: past its first checkpoint (10 s)
-    with serve(runs, "--workers", "2") as (url, _):
-        reference = start_run(url, "digits-mlp", "reference", **settings)
-        victim = start_run(url, "digits-mlp", "victim", **settings)
-        wait_for(
-            lambda: (runs / victim / "checkpoints/digits_mlp/last.json").is_file(),
-            240,
-            "the victim's first checkpoint",
-        )
-        pid = wait_for(lambda: _pid_writing(runs / victim), 10, "the victim's process")
+    num_epochs = 90  # seconds of training: its first checkpoint (after a second) comes early
+    with serve(runs, "--workers", "2", "--checkpoint-interval", "1") as (url, _):
+        reference = start_run(url, "digits-mlp", "reference", num_epochs=str(num_epochs))
+        victim = start_run(url, "digits-mlp", "victim", num_epochs=str(num_epochs))
+        pid = wait_for(lambda: _pid_writing(runs / victim), 60, "the victim's process")
+        pointer = runs / victim / "checkpoints/digits_mlp/last.json"
+        wait_for(pointer.is_file, 240, "the victim's first checkpoint")
+        epoch = json.loads(pointer.read_text())["epoch"]
+        assert epoch < num_epochs, f"the first checkpoint is the last (epoch {epoch})"  # no kill
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: status_of(url, victim) == "interrupted", 30, "the run to say interrupted")
         page = urllib.request.urlopen(f"{url}runs/{victim}", timeout=30).read().decode()

@@ -84,13 +84,7 @@ def build_parser() -> ArgumentParser:
         help="NHWC memory layout for image convolutions (default: on for CNNs on the CPU, the "
         "layout oneDNN's convolutions prefer; --no-channels-last keeps NCHW)",
     )
-    run.add_argument(
-        "--checkpoint-interval",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="least time between two checkpoints of a model (default 10; 0: every epoch)",
-    )
+    add_checkpoint_interval(run, "least time between two checkpoints of a model")
 
     tour = commands.add_parser("tour", help="run the showcase of every unit and write a page")
     tour.add_argument(
@@ -134,7 +128,19 @@ def build_parser() -> ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="runs at once (default 1; others wait)"
     )
+    add_checkpoint_interval(serve, "least time between two checkpoints of a run it starts")
     return parser
+
+
+def add_checkpoint_interval(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--checkpoint-interval SECONDS`, of `dllab run` and of the runs `dllab serve` starts."""
+    parser.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help=f"{what} (default 10; 0: every epoch)",
+    )
 
 
 def cmd_list(args) -> None:
@@ -335,7 +341,9 @@ def cmd_serve(args) -> int:
         )
     from dllab.web.server import serve
 
-    return serve(args.host, args.port, Path(args.runs), args.token, args.workers)
+    return serve(
+        args.host, args.port, Path(args.runs), args.token, args.workers, args.checkpoint_interval
+    )
 
 
 def cmd_exercise(args) -> int:

@@ -101,8 +101,8 @@ class Headers:
 class Lab:
     """The app's state and its request handlers."""
 
-    def __init__(self, runs: Path, workers: int):
-        self.root = runs
+    def __init__(self, runs: Path, workers: int, checkpoint_interval_s: float):
+        self.root, self.checkpoint_interval_s = runs, checkpoint_interval_s
         self.queue = RunQueue(workers)
         self.store = RunStore(runs, self.queue)
         self.hub = Hub()
@@ -222,7 +222,9 @@ class Lab:
         if not sub.ok:
             return self._experiment_page(request, sub, 400)
         folder = self.store.new_folder(name, sub.run_name)
-        argv = child_argv(folder, name, sub.mode, sub.seed, sub.overrides)
+        argv = child_argv(
+            folder, name, sub.mode, sub.seed, sub.overrides, self.checkpoint_interval_s
+        )
         self.queue.submit(Job(folder.name, folder, argv))
         return RedirectResponse(f"/runs/{folder.name}", 303)
 
@@ -310,7 +312,7 @@ class Lab:
         info = self.run_or_404(request)
         if not info.resumable or self.queue.active(info.id) is not None:
             raise HTTPException(409, f"this run is {info.status}: there is nothing to resume")
-        argv = child_argv(info.folder, info.experiment, "full", 0, [])
+        argv = child_argv(info.folder, info.experiment, "full", 0, [], self.checkpoint_interval_s)
         argv = argv[: argv.index("--out")] + ["--resume", str(info.folder), "--quiet"]
         self.queue.submit(Job(info.id, info.folder, argv))
         return RedirectResponse(f"/runs/{info.id}", 303)
@@ -451,7 +453,11 @@ def _zip_folder(folder: Path):
 
 
 def create_app(
-    runs: Path, token: str | None = None, workers: int = 1, loopback_only: bool = True
+    runs: Path,
+    token: str | None = None,
+    workers: int = 1,
+    loopback_only: bool = True,
+    checkpoint_interval_s: float = 10.0,
 ) -> Starlette:
     """The web lab over the run folders in `runs` (see the module docstring).
 
@@ -459,8 +465,10 @@ def create_app(
         token: required on every request when given.
         workers: runs at once; the others wait in the queue.
         loopback_only: it listens on the loopback: refuse other Host headers.
+        checkpoint_interval_s: least seconds between two checkpoints of a run it starts
+            (`dllab run --checkpoint-interval`): what an interrupted run resumes from.
     """
-    lab = Lab(Path(runs), workers)
+    lab = Lab(Path(runs), workers, checkpoint_interval_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -92,11 +92,19 @@ def _read_json(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def child_argv(folder: Path, name: str, mode: str, seed: int, overrides: list[str]) -> list[str]:
+def child_argv(
+    folder: Path,
+    name: str,
+    mode: str,
+    seed: int,
+    overrides: list[str],
+    checkpoint_interval_s: float,
+) -> list[str]:
     """The command that runs experiment `name` into `folder`: the CLI's own."""
     flags = {"quick": ["--quick"], "showcase": ["--showcase"], "full": []}[mode]
     sets = [item for o in overrides for item in ("--set", o)]
-    run = ["run", name, "--out", str(folder), "--quiet", "--seed", str(seed)]
+    every = ["--checkpoint-interval", f"{checkpoint_interval_s:g}"]
+    run = ["run", name, *every, "--out", str(folder), "--quiet", "--seed", str(seed)]
     return [sys.executable, "-m", "dllab", *run, *flags, *sets]
 
 
