@@ -11,12 +11,13 @@
    requested class (target >= 90%) and the classifier FID beside that of real digits.
 
 Every run uses one torch thread; BENCH_GAN_JOBS runs (default 1) train side by side in
-separate processes, which changes wall time, not CPU time. BENCH_GAN_SEEDS (default 5; from
-BENCH_GAN_FIRST_SEED, default 0: seeds from 15 on were never used for tuning, and their results
-go to bench/results/gan_from_seedS.json) and
-BENCH_GAN_METHODS (comma-separated, default "minimax,<best>") choose the runs;
-BENCH_GAN_CGAN=0 skips part 2. `python -m bench gan` writes bench/results/gan.json: every run
-as it finishes (seed by seed, so a stopped bench keeps whole seeds), then the summary rows.
+separate processes, which changes wall time, not CPU time. BENCH_GAN_SEEDS (default 5) seeds
+from BENCH_GAN_FIRST_SEED (default 0) and BENCH_GAN_METHODS (comma-separated, default
+"minimax,<best>") choose the runs; BENCH_GAN_CGAN=0 skips part 2. `python -m bench gan` writes
+bench/results/gan.json, another first seed gan_from_seedS.json: every run as it finishes (seed
+by seed, so a stopped bench keeps whole seeds), then the summary rows. Seeds never used for
+tuning: 15-24 were when gan_from_seed15.json measured them; probes have since looked at seeds
+up to 27, so the next untuned bench starts at 28.
 
 `python -m bench gan --setup pacgan [--seeds 5] [--epochs 5]` instead trains PacGAN's own
 setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
