@@ -597,13 +597,13 @@ def test_serving_without_the_web_extra_says_how_to_install_it(monkeypatch, capsy
 
 def test_the_labs_runs_checkpoint_as_often_as_serve_was_told(tmp_path):
     from dllab.cli import build_parser
-    from dllab.web.runs import child_argv
+    from dllab.web.runs import child_argv, resume_argv
 
     argv = child_argv(tmp_path / "r", "xor", "quick", 3, ["lr=0.1"], checkpoint_interval_s=2.5)
     args = build_parser().parse_args(argv[3:])  # after `python -m dllab`
     assert (args.checkpoint_interval, args.seed, args.quick) == (2.5, 3, True)
-    resumed = argv[: argv.index("--out")] + ["--resume", str(tmp_path / "r")]  # as the lab resumes
-    assert build_parser().parse_args(resumed[3:]).checkpoint_interval == 2.5
+    resumed = build_parser().parse_args(resume_argv(tmp_path / "r", "xor", 2.5)[3:])
+    assert (resumed.checkpoint_interval, resumed.resume) == (2.5, str(tmp_path / "r"))
 
 
 def test_serve_refuses_a_negative_checkpoint_interval_in_one_line(tmp_path, capsys):

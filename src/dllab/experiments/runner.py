@@ -37,6 +37,7 @@ from dllab.models import create_model
 
 HISTORY_FILE = "history.jsonl"
 BAD_INPUT = (ConfigError, DataError, CheckpointError)
+CHECKPOINT_INTERVAL_S = 10.0  # default least seconds between two `last` checkpoints of a model
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -63,7 +64,7 @@ class Run:
     seed: int
     quiet: bool = False
     resume: bool = False
-    checkpoint_interval_s: float = 10.0  # least time between two `last` checkpoints of a model
+    checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S  # least time between two `last` saves
     config: dict | None = None  # the experiment's config, saved in every checkpoint
     speed: dict = field(default_factory=dict)  # Trainer speed options for every model (compile...)
     losses: dict = field(default_factory=dict)  # model name -> its named loss, for the report
@@ -165,7 +166,7 @@ def run_experiment(
     out: str | None = None,
     resume: str | None = None,
     quiet: bool = False,
-    checkpoint_interval_s: float = 10.0,
+    checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     keep_failed: bool = False,
     speed: dict | None = None,
     showcase: bool = False,

@@ -37,12 +37,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dllab.config import to_dict, value_text
 from dllab.errors import ConfigError
 from dllab.experiments.catalog import get_experiment, list_experiments
+from dllab.experiments.runner import CHECKPOINT_INTERVAL_S
 from dllab.experiments.settings import describe
 from dllab.syllabus import UNITS, roman
 from dllab.web import forms
 from dllab.web.live import Hub, record_json
 from dllab.web.playground import Playgrounds, playground_routes
-from dllab.web.runs import FINAL, Job, RunInfo, RunQueue, RunStore, child_argv
+from dllab.web.runs import FINAL, Job, RunInfo, RunQueue, RunStore, child_argv, resume_argv
 from dllab.web.security import Guard, safe_file
 
 HERE = Path(__file__).parent
@@ -312,8 +313,7 @@ class Lab:
         info = self.run_or_404(request)
         if not info.resumable or self.queue.active(info.id) is not None:
             raise HTTPException(409, f"this run is {info.status}: there is nothing to resume")
-        argv = child_argv(info.folder, info.experiment, "full", 0, [], self.checkpoint_interval_s)
-        argv = argv[: argv.index("--out")] + ["--resume", str(info.folder), "--quiet"]
+        argv = resume_argv(info.folder, info.experiment, self.checkpoint_interval_s)
         self.queue.submit(Job(info.id, info.folder, argv))
         return RedirectResponse(f"/runs/{info.id}", 303)
 
@@ -457,7 +457,7 @@ def create_app(
     token: str | None = None,
     workers: int = 1,
     loopback_only: bool = True,
-    checkpoint_interval_s: float = 10.0,
+    checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
 ) -> Starlette:
     """The web lab over the run folders in `runs` (see the module docstring).
 

@@ -103,9 +103,18 @@ def child_argv(
     """The command that runs experiment `name` into `folder`: the CLI's own."""
     flags = {"quick": ["--quick"], "showcase": ["--showcase"], "full": []}[mode]
     sets = [item for o in overrides for item in ("--set", o)]
+    into = ["--out", str(folder), "--quiet", "--seed", str(seed)]
+    return [*_run_command(name, checkpoint_interval_s), *into, *flags, *sets]
+
+
+def resume_argv(folder: Path, name: str, checkpoint_interval_s: float) -> list[str]:
+    """The command that continues the interrupted run of experiment `name` in `folder`."""
+    return [*_run_command(name, checkpoint_interval_s), "--resume", str(folder), "--quiet"]
+
+
+def _run_command(name: str, checkpoint_interval_s: float) -> list[str]:
     every = ["--checkpoint-interval", f"{checkpoint_interval_s:g}"]
-    run = ["run", name, *every, "--out", str(folder), "--quiet", "--seed", str(seed)]
-    return [sys.executable, "-m", "dllab", *run, *flags, *sets]
+    return [sys.executable, "-m", "dllab", "run", name, *every]
 
 
 def processes_running(folder: Path) -> bool:

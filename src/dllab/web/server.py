@@ -22,7 +22,7 @@ def serve(
     runs: Path,
     token: str | None,
     workers: int,
-    checkpoint_interval_s: float = 10.0,
+    checkpoint_interval_s: float,
 ) -> int:
     """Serve the lab on `host:port` (port 0: any free one) over the run folders in `runs`; the
     runs it starts checkpoint at most every `checkpoint_interval_s` seconds.
