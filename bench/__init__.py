@@ -1,6 +1,7 @@
 """Benchmarks: ratios measured side by side in one run (`make bench`), never timed tests."""
 
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -71,6 +72,12 @@ def save_results(name: str, data: dict, quiet: bool = False) -> Path:
     if not quiet:
         print(f"wrote {path}")
     return path
+
+
+def load_results(name: str) -> dict | None:
+    """bench/results/NAME.json as `save_results` wrote it, or None if there is none."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 class EpochTimer(Callback):

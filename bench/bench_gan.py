@@ -17,12 +17,14 @@ from BENCH_GAN_FIRST_SEED (default 0) and BENCH_GAN_METHODS (comma-separated, de
 bench/results/gan.json, another first seed gan_from_seedS.json: every run as it finishes (seed
 by seed, so a stopped bench keeps whole seeds), then the summary rows. Seeds never used for
 tuning: 15-24 were when gan_from_seed15.json measured them; probes have since looked at seeds
-up to 27, so the next untuned bench starts at 28.
+up to 28, so the next untuned bench starts at 29.
 
 `python -m bench gan --setup pacgan [--seeds 5] [--epochs 5]` instead trains PacGAN's own
 setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
 epochs: the GAN and PacGAN2-4 on both mixtures, printed as mean ± standard error over the seeds
 beside its Table 1 (Lin et al., 2018; 10 trials there), into bench/results/gan_pacgan.json.
+The runs of the same `--epochs` already in that file are kept, not run again: a bench stopped
+part-way, or asked for more `--seeds`, goes on where it stopped (another `--epochs` starts over).
 `--setup veegan` does the same for the networks VEEGAN's GAN baseline trains (the unrolled
 GAN's; `--epochs` of its 128): the GAN beside VEEGAN's Table 1 (Srivastava et al., 2017), and
 PacGAN2 with the same networks as the cure, into bench/results/gan_veegan.json.
@@ -38,7 +40,7 @@ import time
 import numpy as np
 import torch
 
-from bench import mean_se, save_results
+from bench import load_results, mean_se, save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
@@ -156,14 +158,22 @@ def _published(paper: tuple | None) -> str:
 
 
 def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
-    """A paper's table rows under its own setup (`gan-2d --set setup=...`), ours beside its."""
+    """A paper's table rows under its own setup (`gan-2d --set setup=...`), ours beside its.
+
+    Runs of the same budget already in the result file are kept and not run again, so a bench
+    stopped part-way, or asked for more seeds, goes on where it stopped."""
     table, packs, source = PAPER_SETUPS[setup]
     cells = [(d, m) for d in ("ring8", "grid25") for m in packs]
     jobs = [  # seed-major, as above
         ("gan-2d", _setup_overrides(setup, d, m, epochs), s) for s in range(seeds) for d, m in cells
     ]
     name = f"gan_{setup}"
-    results = {"setup": setup, "epochs": epochs, "paper_epochs": _paper_epochs(setup), "runs": []}
+    runs = _runs_of_budget(load_results(name), epochs)
+    done = {(tuple(r["overrides"]), r["seed"]) for r in runs}
+    if runs:
+        print(f"bench/results/{name}.json holds {len(runs)} runs of {epochs} epochs: kept")
+    jobs = [job for job in jobs if job[1:] not in done]
+    results = {"setup": setup, "epochs": epochs, "paper_epochs": _paper_epochs(setup), "runs": runs}
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for (_, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
             run = {"overrides": list(overrides), "seed": seed, "metrics": metrics}
@@ -172,7 +182,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
             save_results(name, results, quiet=True)
     print(
         f"{setup}'s setup, {epochs} of its {results['paper_epochs']} epochs; mean ± standard "
-        f"error over {seeds} seeds (worst seed)"
+        f"error over the seeds (worst seed)"
     )
     print(f"{'data':7} {'method':8} {'modes':>19} {'high quality':>16}   {source}")
     results["rows"] = []
@@ -191,6 +201,11 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
         row = {"data": dataset, "method": method, "modes": modes.tolist(), "hq": quality.tolist()}
         results["rows"].append({**row, "published": paper, "source": source})
     save_results(name, results)
+
+
+def _runs_of_budget(saved: dict | None, epochs: int) -> list[dict]:
+    """The runs of a saved paper-setup bench, if it trained for `epochs`; else none."""
+    return saved["runs"] if saved is not None and saved["epochs"] == epochs else []
 
 
 def _paper_epochs(setup: str) -> int:

@@ -118,3 +118,27 @@ def test_bench_gan_writes_untuned_seeds_to_their_own_file(tmp_path, monkeypatch)
     cell = readme.untuned_seeds(saved)
     assert cell.startswith("2 seeds from seed 5: pacgan on ring8: 7.5 ± 0.5 of 8 modes")
     assert "(worst seed: 24), 90.0 ± 0.0% high-quality (worst 90.0%)" in cell
+
+
+def test_a_paper_setup_bench_keeps_the_runs_of_its_budget_and_runs_only_the_rest(
+    tmp_path, monkeypatch
+):
+    import json
+
+    import bench
+    from bench import bench_gan
+
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_gan, "timed_run", _fake_gan_run)
+    bench_gan.paper_setup("veegan", seeds=1, epochs=3, workers=1)
+    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    first_runs = saved["runs"]
+    assert [r["seed"] for r in first_runs] == [0] * 4  # ring and grid, GAN and PacGAN2
+    bench_gan.paper_setup("veegan", seeds=2, epochs=3, workers=1)  # one more seed
+    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    assert saved["runs"][:4] == first_runs  # kept, not run again: 8 runs, not 12
+    assert [r["seed"] for r in saved["runs"][4:]] == [1] * 4
+    assert [len(row["modes"]) for row in saved["rows"]] == [2] * 4
+    bench_gan.paper_setup("veegan", seeds=1, epochs=4, workers=1)  # another budget: anew
+    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    assert saved["epochs"] == 4 and [r["seed"] for r in saved["runs"]] == [0] * 4
