@@ -1,17 +1,19 @@
 """The README's measured figures, generated from the committed bench/results/*.json.
 
     python -m bench.readme           rewrite README.md's generated parts from the result files
-    python -m bench.readme --check   exit 1, naming what is stale (tests/test_readme_current.py)
+    python -m bench.readme --check   exit 1 when README.md is stale (tests/test_bench.py)
 
 Two parts of README.md are generated, so that no benchmark figure is typed by hand:
 - the table of the Speed section, between the BEGIN and END markers: a row per measurement,
   with where and when it was measured (date, CPU, load average) from the file's machine block;
 - the "ours" cell of each row of the results table whose command is a bench's
   (`python -m bench NAME [--setup S]`, see RESULT_CELLS).
-A bench whose result file is missing reads "not measured here yet" with its command.
+A bench whose result file is missing reads "not measured here yet" with its command; a result
+file that a row's command would not have written (another --epochs) is refused, exit 2.
 """
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -184,9 +186,14 @@ def autoencoders(r: dict) -> str:
     return f"k = {' / '.join(rows)}: MSE ratio {ratios}"
 
 
-def paper_setup(r: dict) -> str:
-    """A paper's 2-D setup (bench_gan --setup): each row's modes and high-quality %, mean ±
-    standard error and the worst seed (the paper's numbers stand in the next column)."""
+def paper_setup(r: dict, epochs: int) -> str:
+    """A paper's 2-D setup (bench_gan --setup), run for the `epochs` its README command names:
+    each row's modes and high-quality %, mean ± standard error and the worst seed (the paper's
+    numbers stand in the next column)."""
+    if r["epochs"] != epochs:
+        raise ValueError(
+            f"the README's command says --epochs {epochs}, its result file ran {r['epochs']}"
+        )
     cells = []
     for row in r["rows"]:
         (modes, modes_se), (quality, quality_se) = mean_se(row["modes"]), mean_se(row["hq"])
@@ -238,17 +245,17 @@ SPEED_TABLE = (
         playground),
 )  # fmt: skip
 
+UNTUNED_FIRST_SEED = 15  # the untuned bench's first seed, as its result file (see bench_gan)
 UNTUNED = (
-    "BENCH_GAN_FIRST_SEED=15 BENCH_GAN_SEEDS=10 BENCH_GAN_METHODS=pacgan BENCH_GAN_CGAN=0 "
-    "python -m bench gan"
+    f"BENCH_GAN_FIRST_SEED={UNTUNED_FIRST_SEED} BENCH_GAN_SEEDS=10 BENCH_GAN_METHODS=pacgan "
+    "BENCH_GAN_CGAN=0 python -m bench gan"
 )
 
 
 def paper_setup_row(setup: str, epochs: int) -> Row:
     """The row of `bench gan --setup SETUP`, run for `epochs` of the paper's budget."""
-    return Row(
-        f"gan_{setup}", "", paper_setup, f"python -m bench gan --setup {setup} --epochs {epochs}"
-    )
+    command = f"python -m bench gan --setup {setup} --epochs {epochs}"
+    return Row(f"gan_{setup}", "", functools.partial(paper_setup, epochs=epochs), command)
 
 
 # The results table's rows whose command is one of these: their "ours" cell, from that file.
@@ -256,7 +263,7 @@ RESULT_CELLS = {
     "`python -m bench cnn`": Row("cnn", "", cnn),
     "`python -m bench gan`": Row("gan", "", gan),
     "`python -m bench autoencoders`": Row("autoencoders", "", autoencoders),
-    f"`{UNTUNED}`": Row("gan_from_seed15", "", untuned_seeds, UNTUNED),
+    f"`{UNTUNED}`": Row(f"gan_from_seed{UNTUNED_FIRST_SEED}", "", untuned_seeds, UNTUNED),
     **{
         f"`{row.command}`": row
         for row in (paper_setup_row("veegan", 64), paper_setup_row("pacgan", 5))
@@ -328,7 +335,11 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     text = README.read_text()
-    current = render(text, load_results())
+    try:
+        current = render(text, load_results())
+    except ValueError as error:
+        print(f"python -m bench.readme: {error}", file=sys.stderr)
+        return 2
     if args.check:
         if current != text:
             print("README.md is stale: python -m bench.readme")

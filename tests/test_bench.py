@@ -93,6 +93,28 @@ def test_a_bench_without_results_says_how_to_measure_it_and_a_results_row_is_reg
         readme.render("no markers", results)
 
 
+def test_a_paper_setup_row_refuses_a_result_file_run_for_other_epochs(
+    tmp_path, monkeypatch, capsys
+):
+    import json
+
+    from bench import readme
+
+    command = "python -m bench gan --setup pacgan --epochs 5"
+    row = next(row for row in readme.RESULT_CELLS.values() if row.command == command)
+    machine = {"date": "2026-01-02", "cpu": {"model": "X", "flags": []}, "cpus": 2,
+               "load_average": [0, 0, 0]}  # fmt: skip
+    rows = [{"method": "GAN", "data": "ring8", "modes": [8, 6], "hq": [90, 80]}]
+    result = {"machine": machine, "epochs": 40, "paper_epochs": 400, "rows": rows}
+    with pytest.raises(ValueError, match="says --epochs 5, its result file ran 40"):
+        readme.measured(row, {"gan_pacgan": result})
+    (tmp_path / "gan_pacgan.json").write_text(json.dumps(result))
+    load = readme.load_results
+    monkeypatch.setattr(readme, "load_results", lambda: load(tmp_path))
+    assert readme.main(["--check"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # one line, no traceback
+
+
 def _fake_gan_run(job):
     """bench_gan's timed_run without training: (metrics, CPU s, wall s) that name the seed."""
     _, overrides, seed = job
