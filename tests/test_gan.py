@@ -9,7 +9,14 @@ import torch.nn.functional as F
 from dllab.engine import Callback, ClipNorm, ModelCheckpoint, Schedule, Trainer
 from dllab.errors import ConfigError
 from dllab.models import create_model
-from dllab.models.gan import GAN, GANTask, generator_loss, gradient_penalty, set_adam_betas
+from dllab.models.gan import (
+    GAN,
+    GANTask,
+    generator_loss,
+    gradient_penalty,
+    r1_penalty,
+    set_adam_betas,
+)
 from dllab.models.srgan import SuperResolutionTask
 from helpers import StopAt, same_weights
 
@@ -92,6 +99,33 @@ def test_gradient_penalty_equals_a_hand_computation():
     x_hat = eps * real + (1 - eps) * fake
     expected = (((w + x_hat).norm(dim=1) - 1) ** 2).mean()
     assert gradient_penalty(critic, real, fake, eps).item() == pytest.approx(expected.item())
+
+
+def test_r1_penalty_equals_a_hand_computation_and_its_gradient_trains_the_discriminator():
+    # D(x) = w·x + (x·x)/2: ∇_x D(x) = w + x, so E ||∇D||² = E ||w + x||² and its gradient
+    # with respect to w is 2 E (w + x).
+    w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+
+    def discriminator(x):
+        return x @ w + 0.5 * (x * x).sum(1)
+
+    real = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    penalty = r1_penalty(discriminator, real)
+    expected = (w + real).square().sum(1).mean()
+    assert penalty.item() == pytest.approx(expected.item())
+    (grad,) = torch.autograd.grad(penalty, w)
+    torch.testing.assert_close(grad, 2 * (w + real).mean(0).detach())
+
+
+def test_the_r1_weight_adds_half_gamma_times_the_penalty_to_the_discriminators_loss():
+    model = make_gan()
+    real, fake = make_data(8), torch.randn(8, 2)
+    plain, _ = GANTask().discriminator_loss(model, real, fake, None)
+    loss, logs = GANTask(r1_weight=10.0).discriminator_loss(model, real, fake, None)
+    assert logs["r1"].item() == pytest.approx(r1_penalty(model.discriminator, real).item())
+    assert (loss - plain).item() == pytest.approx(5.0 * logs["r1"].item(), rel=1e-5)
+    with pytest.raises(ConfigError, match="R1"):
+        GANTask("wgan_gp", r1_weight=1.0)
 
 
 def test_discriminator_loss_with_one_sided_label_smoothing():

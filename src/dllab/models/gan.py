@@ -15,7 +15,9 @@ Losses, with D(x) a logit and σ the sigmoid:
 - generator, "minimax": J_G = E log(1 - σ(D(G(z)))), which saturates when D wins (eq. 1);
 - generator, "non_saturating": J_G = -E log σ(D(G(z)))  (Goodfellow et al., 2014, §3);
 - "wgan_gp": critic E D(G(z)) - E D(x) + λ E (||∇D(x̂)||₂ - 1)², x̂ on lines between real and
-  fake samples; generator -E D(G(z))  (Gulrajani et al., 2017, Alg. 1).
+  fake samples; generator -E D(G(z))  (Gulrajani et al., 2017, Alg. 1);
+- R1 (any loss but "wgan_gp"): + (γ/2) E ||∇_x D(x)||² on real samples, which makes training
+  converge where it would circle an equilibrium (Mescheder et al., 2018, eq. 9).
 
 Every step updates the discriminator once; the generator is updated every `n_critic` steps.
 PacGAN packing (Lin et al., 2018) shows the discriminator `pack` samples at once, concatenated.
@@ -286,6 +288,16 @@ def gradient_penalty(
         return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """E ||∇_x D(x)||² over real discriminator inputs x (B, ...) (Mescheder et al., 2018, eq. 9).
+
+    Differentiable, so the discriminator's step descends it."""
+    with torch.enable_grad():  # also under evaluate()'s no_grad
+        x = real.detach().requires_grad_(True)  # (B, ...)
+        (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)  # (B, ...)
+        return grad.flatten(1).pow(2).sum(1).mean()
+
+
 def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """J_G for `kind` in GAN_LOSSES, from the discriminator's logits on G(z)."""
     if kind == "minimax":
@@ -308,6 +320,8 @@ class GANTask(Task):
         betas: Adam's (β1, β2) for both networks; DCGAN's β1 = 0.5 (Radford et al., §4).
         generator_lr: the generator's learning rate where it differs from the discriminator's
             (the unrolled GAN's 2-D runs: 1e-3 against 1e-4, Metz et al., 2017); None: the same.
+        r1_weight: γ of the R1 penalty (γ/2) E ||∇D(x)||² on real samples (0: none; not with
+            "wgan_gp", which has its own penalty).
     """
 
     def __init__(
@@ -320,14 +334,17 @@ class GANTask(Task):
         ema_decay: float = 0.999,
         betas: tuple[float, float] = GAN_BETAS,
         generator_lr: float | None = None,
+        r1_weight: float = 0.0,
     ):
         if loss not in GAN_LOSSES:
             raise ConfigError(f"unknown GAN loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
         if n_critic < 1 or pack < 1 or not 0 <= label_smoothing < 1 or not 0 <= ema_decay < 1:
             raise ConfigError("GAN task: need n_critic >= 1, pack >= 1, 0 <= smoothing, decay < 1")
+        if r1_weight < 0 or (r1_weight and loss == "wgan_gp"):
+            raise ConfigError("GAN task: the R1 weight must be >= 0, and 0 with wgan_gp")
         self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
         self.label_smoothing, self.pack, self.ema_decay = label_smoothing, pack, ema_decay
-        self.betas, self.generator_lr = betas, generator_lr
+        self.betas, self.generator_lr, self.r1_weight = betas, generator_lr, r1_weight
         self.loss_name = "discriminator"  # the loss it logs as "loss" (reports name it so)
 
     def make_optimizers(self, model: GAN, build) -> dict[str, torch.optim.Optimizer]:
@@ -378,6 +395,9 @@ class GANTask(Task):
             )
             # the discriminator's mean probability that real / generated samples are real
             logs = {"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)}
+            if self.r1_weight:
+                logs["r1"] = r1_penalty(model.discriminator, real_in)
+                loss = loss + self.r1_weight / 2 * logs["r1"]
         return loss, {k: v.detach().mean() for k, v in logs.items()}
 
     def generator_step_loss(self, model: GAN, fake, real, y) -> tuple[torch.Tensor, dict]:
