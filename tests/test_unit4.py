@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from dllab import models
+from dllab.engine.checkpoint import load_checkpoint
 from dllab.errors import ConfigError, DataError
 from dllab.experiments import list_experiments, run_experiment
 from dllab.experiments.unit4.images import GanImages, load_gan_images
@@ -67,6 +68,18 @@ def test_gan_2d_runs_veegans_setup_with_its_noise_and_learning_rates(quick_runs)
     assert metrics["num_modes"] == 8
     assert metrics["fraction_of_paper_budget"] == 6 * 1024 / (25_000 * 512)
     assert json.loads((folder / "config.json").read_text())["config"]["setup"] == "veegan"
+
+
+@pytest.mark.parametrize("setup, final_lr", [("dllab", 0.0), ("pacgan", 1e-4)])
+def test_gan_2d_decays_the_learning_rate_on_a_cosine_but_a_papers_setup_keeps_its_own(
+    tmp_path, setup, final_lr
+):
+    overrides = (f"setup={setup}", "schedule=cosine", "compare=false")
+    out = str(tmp_path)
+    folder = run_experiment("gan-2d", quick=True, overrides=overrides, out=out, quiet=True)
+    _, state = load_checkpoint(folder / "checkpoints" / "pacgan")  # after the last step
+    lrs = [g["lr"] for opt in state["optimizers"].values() for g in opt["param_groups"]]
+    assert lrs == pytest.approx([final_lr] * 2, abs=1e-12)  # the generator's and the critic's
 
 
 def test_gan_2d_compares_the_chosen_methods_and_always_the_reported_one(quick_runs):

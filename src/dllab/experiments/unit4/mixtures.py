@@ -98,13 +98,15 @@ class Gan2dConfig:
     data: MixtureData = field(default_factory=MixtureData)
     setup: Literal["dllab", "pacgan", "veegan"] = "dllab"  # networks, optimiser, batches: ours,
     # PacGAN's (Lin et al. 2018) or VEEGAN's (Srivastava et al. 2017); a paper's setup replaces
-    # lr, batch_size, num_hiddens, num_layers and ema_decay (and VEEGAN's latent_dim)
+    # lr, schedule, batch_size, num_hiddens, num_layers, r1_weight and ema_decay (and VEEGAN's
+    # latent_dim)
     method: Method = "pacgan"  # reported
     compare: bool = True  # also train the `methods`, for the figures and the table
     methods: tuple[Method, ...] = tuple(GAN_2D_METHODS)  # compared, in the figures' order
     num_epochs: int = param(35, ge=1)  # passes over the n training inputs (782 steps each)
     batch_size: int = param(128, ge=8)  # discriminator inputs per step (a PacGAN pack is m samples)
     lr: float = param(1e-3, gt=0)  # Adam learning rate of both networks (β1 = 0.5)
+    schedule: Literal["constant", "cosine"] = "constant"  # the learning rate over the steps
     latent_dim: int = param(2, ge=1)  # size of the noise z
     num_hiddens: int = param(256, ge=1)  # units per hidden layer of G and D
     num_layers: int = param(3, ge=1)  # hidden layers of G and D
@@ -112,6 +114,7 @@ class Gan2dConfig:
     n_critic: int = param(5, ge=1)  # WGAN-GP critic steps per generator step
     num_samples: int = param(2500, ge=100)  # generated samples scored (VEEGAN: 2500)
     snapshots: int = param(6, ge=2)  # columns of the samples-over-training figure
+    r1_weight: float = param(0.0, ge=0)  # γ of D's R1 penalty on real samples (not WGAN-GP's)
     ema_decay: float = param(0.999, ge=0, lt=1)  # β of the sampled generator's moving average
     # (0: the generator itself; the average lags ~1/(1-β) steps: only long runs gain from it)
 
@@ -146,6 +149,8 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
     model = GAN(G, D, latent_dim)
     n_critic = cfg.n_critic if loss == "wgan_gp" else 1
     ema_decay = cfg.ema_decay if ours else 0.0
+    schedule = cfg.schedule if ours else "constant"
+    r1_weight = cfg.r1_weight if ours and loss != "wgan_gp" else 0.0
     task = GANTask(
         loss,
         n_critic=n_critic,
@@ -153,10 +158,11 @@ def _train_gan_2d(cfg: Gan2dConfig, run: Run, method: str, X: torch.Tensor, z: t
         ema_decay=ema_decay,
         betas=setup.betas,
         generator_lr=setup.generator_lr,
+        r1_weight=r1_weight,
     )
     snapshots = SampleSnapshots(z, every=max(1, cfg.num_epochs // (cfg.snapshots - 1)))
     lr = setup.lr or cfg.lr
-    trainer = run.trainer(method, model, loss=task, lr=lr, callbacks=[snapshots])
+    trainer = run.trainer(method, model, loss=task, lr=lr, schedule=schedule, callbacks=[snapshots])
     batch_size = pack * (setup.batch_size or cfg.batch_size)
     run.fit(trainer, X[: pack * cfg.data.n], num_epochs=cfg.num_epochs, batch_size=batch_size)
     return snapshots
