@@ -282,20 +282,24 @@ def gradient_penalty(
     """
     if eps is None:
         eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device)  # (B, 1, ...)
-    with torch.enable_grad():  # also under evaluate()'s no_grad
-        x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)  # (B, ...)
-        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, ...)
-        return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    grad = _input_gradient(critic, eps * real + (1 - eps) * fake)  # (B, ...) at x̂
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
     """E ||∇_x D(x)||² over real discriminator inputs x (B, ...) (Mescheder et al., 2018, eq. 9).
 
     Differentiable, so the discriminator's step descends it."""
-    with torch.enable_grad():  # also under evaluate()'s no_grad
-        x = real.detach().requires_grad_(True)  # (B, ...)
-        (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)  # (B, ...)
-        return grad.flatten(1).pow(2).sum(1).mean()
+    return _input_gradient(discriminator, real).flatten(1).pow(2).sum(1).mean()
+
+
+def _input_gradient(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """∇_x of the summed scores at inputs x (B, ...), with its graph (create_graph), so that a
+    penalty on it trains the critic; computed under evaluate()'s no_grad too."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)  # (B, ...)
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return grad  # (B, ...)
 
 
 def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
