@@ -74,7 +74,7 @@ def save_results(name: str, data: dict, quiet: bool = False) -> Path:
     return path
 
 
-def load_results(name: str) -> dict | None:
+def load_saved(name: str) -> dict | None:
     """bench/results/NAME.json as `save_results` wrote it, or None if there is none."""
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None

@@ -40,7 +40,7 @@ import time
 import numpy as np
 import torch
 
-from bench import load_results, mean_se, save_results
+from bench import load_saved, mean_se, save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
@@ -168,7 +168,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
         ("gan-2d", _setup_overrides(setup, d, m, epochs), s) for s in range(seeds) for d, m in cells
     ]
     name = f"gan_{setup}"
-    runs = _runs_of_budget(load_results(name), epochs)
+    runs = _runs_of_budget(load_saved(name), epochs)
     done = {(tuple(r["overrides"]), r["seed"]) for r in runs}
     if runs:
         print(f"bench/results/{name}.json holds {len(runs)} runs of {epochs} epochs: kept")
