@@ -9,6 +9,7 @@ lab's own /static only.
 
 import contextlib
 import json
+import mimetypes
 import tempfile
 import threading
 import time
@@ -273,7 +274,11 @@ class Lab:
         path = safe_file(info.folder, request.path_params["path"])
         if path is None:
             raise HTTPException(404, "no such file in this run folder")
-        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+        # one read, not FileResponse's stat then open: a run replaces its figures by renaming
+        # a new file over the old, which could be sent under the old one's Content-Length
+        content = await run_in_threadpool(path.read_bytes)
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return Response(content, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     async def weights(self, request: Request) -> Response:
         info = self.run_or_404(request)
