@@ -40,7 +40,8 @@ class Example:
     widths: tuple[int, ...] = param(  # channels
         (8, 16), ge=1
     )  # fmt: skip
-    augment: bool = False  # flips and shifts; "#" inside a comment stays
+    augment: bool = False  # flips and shifts; "#" inside a comment stays;
+    # it goes on in the comment lines right below
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
     data: DataPart = field(default_factory=DataPart)  # a group, not a setting
 
@@ -137,8 +138,9 @@ def test_settings_are_listed_with_dotted_keys_bounds_and_their_source_comments()
         "num_epochs": "",
         "dropout": "the probability of dropping a unit, during training only",
         "widths": "channels",  # on the first line of a field written over three
-        "augment": 'flips and shifts; "#" inside a comment stays',
-        "cell": "",
+        "augment": 'flips and shifts; "#" inside a comment stays; it goes on in the comment '
+        "lines right below",
+        "cell": "",  # a trailing comment's continuation is not the next field's block above
         "data.name": "which dataset",
         "data.dir": "",
     }

@@ -292,7 +292,8 @@ def settings_of(cls: type, prefix: str = "") -> list[Setting]:
 @functools.cache
 def field_comments(cls: type) -> dict[str, str]:
     """The comment documenting each field of dataclass `cls`, inherited fields included: the
-    `#` comment on the field's own line(s), else the comment lines right above it; "" if none."""
+    `#` comment on the field's own line(s) with the comment lines right below that go on with
+    it, else the comment lines right above it; "" if none."""
     comments: dict[str, str] = {}
     for klass in reversed(cls.__mro__):  # a subclass's comment replaces its base's
         if is_dataclass(klass):
@@ -324,7 +325,12 @@ def _own_field_comments(cls: type) -> dict[str, str]:
             continue
         lines = range(node.lineno, node.end_lineno + 1)
         found = [trailing[line] for line in lines if line in trailing]
-        if not found:  # a comment block right above the field
+        if found:  # the trailing comment goes on in the comment lines right below the field
+            line = node.end_lineno + 1
+            while line in alone:
+                found.append(alone.pop(line))  # so not also the next field's block above
+                line += 1
+        else:  # a comment block right above the field
             line = node.lineno - 1
             while line in alone:
                 found.insert(0, alone[line])
