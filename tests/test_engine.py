@@ -20,6 +20,7 @@ from dllab.engine import (
     Schedule,
     Trainer,
 )
+from dllab.engine.checkpoint import STATE_FILE
 from dllab.errors import ConfigError, DataError, DivergenceError
 from helpers import StopAt, same_weights
 
@@ -88,6 +89,25 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, stop_step):
     assert resumed.history.steps == reference.history.steps
     assert without_time(resumed.history.epochs) == without_time(reference.history.epochs)
     assert same_weights(resumed, reference)
+
+
+def test_a_checkpoint_from_before_per_key_sample_counts_resumes_to_the_same_history(tmp_path):
+    # such a checkpoint holds {key: Σ value·n, "_count": Σ n} for the running epoch
+    X, y = make_data()
+    reference = trainer(seed=1)
+    reference.fit((X, y), num_epochs=2, batch_size=16)
+    first = trainer(seed=1, callbacks=[ModelCheckpoint(tmp_path, min_interval_s=0), StopAt(5)])
+    with pytest.raises(KeyboardInterrupt):
+        first.fit((X, y), num_epochs=2, batch_size=16)
+    folder = tmp_path / json.loads((tmp_path / "last.json").read_text())["folder"]
+    state = torch.load(folder / STATE_FILE, weights_only=True)
+    sums = state["epoch_sums"]
+    assert {samples for _, samples in sums.values()} == {5 * 16}
+    state["epoch_sums"] = {key: total for key, (total, _) in sums.items()} | {"_count": 80}
+    torch.save(state, folder / STATE_FILE)
+    resumed = trainer(seed=1)
+    resumed.fit((X, y), num_epochs=2, batch_size=16, resume=tmp_path)
+    assert without_time(resumed.history.epochs) == without_time(reference.history.epochs)
 
 
 @pytest.mark.slow

@@ -128,6 +128,30 @@ def test_the_r1_weight_adds_half_gamma_times_the_penalty_to_the_discriminators_l
         GANTask("wgan_gp", r1_weight=1.0)
 
 
+def test_lazy_r1_adds_k_times_the_penalty_on_every_kth_step_and_nothing_between():
+    model = make_gan()
+    real, fake = make_data(8), torch.randn(8, 2)
+    plain, _ = GANTask().discriminator_loss(model, real, fake, None)
+    lazy = GANTask(r1_weight=10.0, r1_every=4)
+    loss, logs = lazy.discriminator_loss(model, real, fake, None, with_r1=True)
+    assert (loss - plain).item() == pytest.approx(10.0 * 4 / 2 * logs["r1"].item(), rel=1e-5)
+    skipped, logs = lazy.discriminator_loss(model, real, fake, None, with_r1=False)
+    assert "r1" not in logs and skipped.item() == pytest.approx(plain.item())
+    with pytest.raises(ConfigError, match="r1_every"):
+        GANTask(r1_weight=1.0, r1_every=0)
+
+
+def test_lazy_r1_is_logged_on_its_steps_and_averaged_over_them_alone():
+    t = gan_trainer(GANTask(r1_weight=1.0, r1_every=3))
+    history = t.fit(make_data(128), num_epochs=1, batch_size=16)  # 8 steps: R1 on 0, 3, 6
+    r1_steps = [r for r in history.steps if "r1" in r]
+    assert [r["step"] for r in r1_steps] == [1, 4, 7]  # a record's step counts the steps done
+    assert len(history.steps) == 8 and all("loss" in r for r in history.steps)
+    mean = sum(r["r1"] for r in r1_steps) / 3
+    assert history.epochs[0]["r1"] == pytest.approx(mean)
+    assert history.epochs[0]["r1"] > 0
+
+
 def test_discriminator_loss_with_one_sided_label_smoothing():
     model = make_gan()
     real, fake = make_data(8), torch.randn(8, 2)

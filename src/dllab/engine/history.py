@@ -32,11 +32,12 @@ class History:
 
 class StepLog:
     """The steps' logged tensors, kept unread, then read into `history.steps` and summed (each
-    value times its batch size) into the epoch's means."""
+    value times its batch size) into the epoch's means. A number logged on only some steps (a
+    lazy regulariser's, every k-th step) is averaged over the samples of those steps."""
 
     def __init__(self):
         self.history = History()
-        self.sums: dict[str, float] = {}  # this epoch's, with "_count" samples; in checkpoints
+        self.sums: dict[str, tuple[float, int]] = {}  # this epoch's (Σ value·n, Σ n) per key
         self.clipping: dict[str, torch.Tensor] = {}  # the running step's gradient norms
         self.unread: list[tuple] = []  # (epoch, step, samples, rank's weight, logs) per step
         self.step_hooks: list = []
@@ -80,8 +81,8 @@ class StepLog:
             for key in logs:
                 record[key] = value = next(values)
                 if not key.startswith(STEP_ONLY):
-                    sums[key] = sums.get(key, 0.0) + value * n
-            sums["_count"] = sums.get("_count", 0) + n
+                    total, samples = sums.get(key, (0.0, 0))
+                    sums[key] = (total + value * n, samples + n)
             steps.append(record)
 
     def end_epoch(self, trainer) -> dict:
@@ -89,13 +90,13 @@ class StepLog:
         the means of its steps' logs over its samples, and the validation numbers."""
         self.read()
         sums, self.sums = self.sums, {}
-        count = sums.pop("_count")
         record = {
             "epoch": trainer.epoch,
             "step": trainer.step,
             "time": round(trainer.train_time, TIME_DECIMALS),
         }
-        record |= {**learning_rates(trainer.optimizers), **{k: v / count for k, v in sums.items()}}
+        means = {key: total / samples for key, (total, samples) in sums.items()}
+        record |= {**learning_rates(trainer.optimizers), **means}
         if trainer.compile_time is not None and trainer.epoch == 1:
             record["compile_time"] = round(trainer.compile_time, TIME_DECIMALS)
         if trainer.val_data is not None:

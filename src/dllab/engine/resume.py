@@ -97,11 +97,20 @@ def restore(trainer, folder: str | Path, tag: str, restore_rng: bool) -> None:
             callback.load_state_dict(saved)
     trainer.epoch, trainer.step = state["epoch"], state["step"]
     trainer.order.batches_done = state["batch_in_epoch"]
-    trainer.log.sums = dict(state["epoch_sums"])
+    trainer.log.sums = _epoch_sums(state["epoch_sums"])
     trainer.train_time = state["train_time"]
     trainer.log.history = History(list(state["history"]["epochs"]), list(state["history"]["steps"]))
     if restore_rng:
         _restore_rng(trainer, state)
+
+
+def _epoch_sums(saved: dict) -> dict[str, tuple[float, int]]:
+    """The running epoch's (Σ value·n, Σ n) per key; a checkpoint written before each key
+    counted its own samples holds Σ value·n per key and one "_count" for all."""
+    if "_count" not in saved:
+        return {key: tuple(pair) for key, pair in saved.items()}
+    count = saved["_count"]
+    return {key: (total, count) for key, total in saved.items() if key != "_count"}
 
 
 def _restore_rng(trainer, state: dict) -> None:

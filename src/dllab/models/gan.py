@@ -326,6 +326,8 @@ class GANTask(Task):
             (the unrolled GAN's 2-D runs: 1e-3 against 1e-4, Metz et al., 2017); None: the same.
         r1_weight: γ of the R1 penalty (γ/2) E ||∇D(x)||² on real samples (0: none; not with
             "wgan_gp", which has its own penalty).
+        r1_every: k of lazy R1 (Karras et al. 2020, StyleGAN2 §B): the penalty on every k-th
+            discriminator step only, weighted kγ/2 so that its average pull stays γ/2.
     """
 
     def __init__(
@@ -339,6 +341,7 @@ class GANTask(Task):
         betas: tuple[float, float] = GAN_BETAS,
         generator_lr: float | None = None,
         r1_weight: float = 0.0,
+        r1_every: int = 1,
     ):
         if loss not in GAN_LOSSES:
             raise ConfigError(f"unknown GAN loss {loss!r} (known: {', '.join(GAN_LOSSES)})")
@@ -346,9 +349,14 @@ class GANTask(Task):
             raise ConfigError("GAN task: need n_critic >= 1, pack >= 1, 0 <= smoothing, decay < 1")
         if r1_weight < 0 or (r1_weight and loss == "wgan_gp"):
             raise ConfigError("GAN task: the R1 weight must be >= 0, and 0 with wgan_gp")
+        if r1_every < 1:
+            raise ConfigError(
+                f"GAN task: r1_every must be >= 1 (R1 on every k-th step), not {r1_every}"
+            )
         self.loss, self.n_critic, self.gp_weight = loss, n_critic, gp_weight
         self.label_smoothing, self.pack, self.ema_decay = label_smoothing, pack, ema_decay
         self.betas, self.generator_lr, self.r1_weight = betas, generator_lr, r1_weight
+        self.r1_every = r1_every
         self.loss_name = "discriminator"  # the loss it logs as "loss" (reports name it so)
 
     def make_optimizers(self, model: GAN, build) -> dict[str, torch.optim.Optimizer]:
@@ -382,7 +390,9 @@ class GANTask(Task):
             X, y = X[order], y[order]
         return X, y, model.noise(n, y)
 
-    def discriminator_loss(self, model: GAN, real, fake, y) -> tuple[torch.Tensor, dict]:
+    def discriminator_loss(
+        self, model: GAN, real, fake, y, with_r1: bool = True
+    ) -> tuple[torch.Tensor, dict]:
         """The discriminator's (critic's) loss on real and generated samples (B, ...)."""
         real_in, fake_in = self._critic_input(model, real, y), self._critic_input(model, fake, y)
         real_logits = model.discriminator(real_in).reshape(-1)
@@ -399,9 +409,9 @@ class GANTask(Task):
             )
             # the discriminator's mean probability that real / generated samples are real
             logs = {"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)}
-            if self.r1_weight:
+            if self.r1_weight and with_r1:
                 logs["r1"] = r1_penalty(model.discriminator, real_in)
-                loss = loss + self.r1_weight / 2 * logs["r1"]
+                loss = loss + self.r1_weight * self.r1_every / 2 * logs["r1"]
         return loss, {k: v.detach().mean() for k, v in logs.items()}
 
     def generator_step_loss(self, model: GAN, fake, real, y) -> tuple[torch.Tensor, dict]:
@@ -421,7 +431,8 @@ class GANTask(Task):
         model: GAN = trainer.model
         X, y, z = self._split(model, batch)
         fake = model.generator(z)
-        loss_d, logs = self.discriminator_loss(model, X, fake.detach(), y)
+        with_r1 = trainer.step % self.r1_every == 0
+        loss_d, logs = self.discriminator_loss(model, X, fake.detach(), y, with_r1)
         trainer.backward_step(loss_d, optimizer="discriminator")
         if (trainer.step + 1) % self.n_critic == 0:
             loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
