@@ -16,8 +16,8 @@ from BENCH_GAN_FIRST_SEED (default 0) and BENCH_GAN_METHODS (comma-separated, de
 "minimax,<best>") choose the runs; BENCH_GAN_CGAN=0 skips part 2. `python -m bench gan` writes
 bench/results/gan.json, another first seed gan_from_seedS.json: every run as it finishes (seed
 by seed, so a stopped bench keeps whole seeds), then the summary rows. Seeds never used for
-tuning: 15-24 were when gan_from_seed15.json measured them; probes have since looked at seeds
-up to 30, so the next untuned bench starts at 31.
+tuning: 31-40 were when gan_from_seed31.json measured them; probes have looked at seeds up to
+30, and a default tuned further would need fresh seeds, from 41.
 
 `python -m bench gan --setup pacgan [--seeds 5] [--epochs 5]` instead trains PacGAN's own
 setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
