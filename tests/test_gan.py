@@ -121,7 +121,7 @@ def test_the_r1_weight_adds_half_gamma_times_the_penalty_to_the_discriminators_l
     model = make_gan()
     real, fake = make_data(8), torch.randn(8, 2)
     plain, _ = GANTask().discriminator_loss(model, real, fake, None)
-    loss, logs = GANTask(r1_weight=10.0).discriminator_loss(model, real, fake, None)
+    loss, logs = GANTask(r1_weight=10.0).discriminator_step_loss(model, real, fake, None, step=7)
     assert logs["r1"].item() == pytest.approx(r1_penalty(model.discriminator, real).item())
     assert (loss - plain).item() == pytest.approx(5.0 * logs["r1"].item(), rel=1e-5)
     with pytest.raises(ConfigError, match="R1"):
@@ -133,9 +133,9 @@ def test_lazy_r1_adds_k_times_the_penalty_on_every_kth_step_and_nothing_between(
     real, fake = make_data(8), torch.randn(8, 2)
     plain, _ = GANTask().discriminator_loss(model, real, fake, None)
     lazy = GANTask(r1_weight=10.0, r1_every=4)
-    loss, logs = lazy.discriminator_loss(model, real, fake, None, with_r1=True)
+    loss, logs = lazy.discriminator_step_loss(model, real, fake, None, step=8)
     assert (loss - plain).item() == pytest.approx(10.0 * 4 / 2 * logs["r1"].item(), rel=1e-5)
-    skipped, logs = lazy.discriminator_loss(model, real, fake, None, with_r1=False)
+    skipped, logs = lazy.discriminator_step_loss(model, real, fake, None, step=9)
     assert "r1" not in logs and skipped.item() == pytest.approx(plain.item())
     with pytest.raises(ConfigError, match="r1_every"):
         GANTask(r1_weight=1.0, r1_every=0)

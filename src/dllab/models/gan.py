@@ -390,9 +390,7 @@ class GANTask(Task):
             X, y = X[order], y[order]
         return X, y, model.noise(n, y)
 
-    def discriminator_loss(
-        self, model: GAN, real, fake, y, with_r1: bool = True
-    ) -> tuple[torch.Tensor, dict]:
+    def discriminator_loss(self, model: GAN, real, fake, y) -> tuple[torch.Tensor, dict]:
         """The discriminator's (critic's) loss on real and generated samples (B, ...)."""
         real_in, fake_in = self._critic_input(model, real, y), self._critic_input(model, fake, y)
         real_logits = model.discriminator(real_in).reshape(-1)
@@ -409,10 +407,17 @@ class GANTask(Task):
             )
             # the discriminator's mean probability that real / generated samples are real
             logs = {"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)}
-            if self.r1_weight and with_r1:
-                logs["r1"] = r1_penalty(model.discriminator, real_in)
-                loss = loss + self.r1_weight * self.r1_every / 2 * logs["r1"]
         return loss, {k: v.detach().mean() for k, v in logs.items()}
+
+    def discriminator_step_loss(self, model: GAN, real, fake, y, step: int):
+        """The loss a training step minimises: `discriminator_loss`, plus (kγ/2) R1 on the real
+        inputs when `step` is a multiple of k = `r1_every` (lazy R1)."""
+        loss, logs = self.discriminator_loss(model, real, fake, y)
+        if self.r1_weight and step % self.r1_every == 0:
+            r1 = r1_penalty(model.discriminator, self._critic_input(model, real, y))
+            loss = loss + self.r1_weight * self.r1_every / 2 * r1
+            logs = {**logs, "r1": r1.detach()}
+        return loss, logs
 
     def generator_step_loss(self, model: GAN, fake, real, y) -> tuple[torch.Tensor, dict]:
         """J_G on generated samples (B, ...); `real` is there for losses that compare."""
@@ -431,8 +436,7 @@ class GANTask(Task):
         model: GAN = trainer.model
         X, y, z = self._split(model, batch)
         fake = model.generator(z)
-        with_r1 = trainer.step % self.r1_every == 0
-        loss_d, logs = self.discriminator_loss(model, X, fake.detach(), y, with_r1)
+        loss_d, logs = self.discriminator_step_loss(model, X, fake.detach(), y, trainer.step)
         trainer.backward_step(loss_d, optimizer="discriminator")
         if (trainer.step + 1) % self.n_critic == 0:
             loss_g, logs_g = self.generator_step_loss(model, fake, X, y)
