@@ -409,7 +409,9 @@ class GANTask(Task):
             logs = {"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)}
         return loss, {k: v.detach().mean() for k, v in logs.items()}
 
-    def discriminator_step_loss(self, model: GAN, real, fake, y, step: int):
+    def discriminator_step_loss(
+        self, model: GAN, real, fake, y, step: int
+    ) -> tuple[torch.Tensor, dict]:
         """The loss a training step minimises: `discriminator_loss`, plus (kγ/2) R1 on the real
         inputs when `step` is a multiple of k = `r1_every` (lazy R1)."""
         loss, logs = self.discriminator_loss(model, real, fake, y)
