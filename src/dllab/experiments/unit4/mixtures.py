@@ -218,11 +218,12 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     every 4th step with 4 times the weight, the lazy R1 of Karras et al., 2020) and a cosine
     learning rate: without R1 the training circles its equilibrium instead of settling, and on
     some seeds drifts away from grid modes it had captured. The samples come from the
-    averaged generator (its weights' moving average), and the minimax GAN on the ring mostly
-    fails before it can collapse: its saturating loss stops teaching the generator once the
-    discriminator wins; with the networks VEEGAN's GAN baseline trains (`setup=veegan`: a fast
-    generator against a slow discriminator) it piles onto one mode and hops, while PacGAN2 with
-    the same networks finds all eight (the tour shows this pair). A mode is captured when at
+    averaged generator (its weights' moving average). With R1 the minimax GAN captures every
+    mode too; without it (`r1_weight=0`) it mostly fails on the ring before it can collapse: its
+    saturating loss stops teaching the generator once the discriminator wins. With the networks
+    VEEGAN's GAN baseline trains (`setup=veegan`: a fast generator against a slow discriminator)
+    it piles onto one mode and hops, while PacGAN2 with the same networks finds all eight (the
+    tour shows this pair). A mode is captured when at
     least one of 2,500 generated samples lies within 3 standard deviations of it; the fraction
     of samples that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
     name = _data_name(cfg)
