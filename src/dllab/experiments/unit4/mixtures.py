@@ -223,9 +223,9 @@ def gan_2d(cfg: Gan2dConfig, run: Run) -> dict[str, float]:
     saturating loss stops teaching the generator once the discriminator wins. With the networks
     VEEGAN's GAN baseline trains (`setup=veegan`: a fast generator against a slow discriminator)
     it piles onto one mode and hops, while PacGAN2 with the same networks finds all eight (the
-    tour shows this pair). A mode is captured when at
-    least one of 2,500 generated samples lies within 3 standard deviations of it; the fraction
-    of samples that do is the high-quality fraction (VEEGAN and PacGAN tables)."""
+    tour shows this pair). A mode is captured when at least one of 2,500 generated samples lies
+    within 3 standard deviations of it; the fraction of samples that do is the high-quality
+    fraction (VEEGAN and PacGAN tables)."""
     name = _data_name(cfg)
     X = data.load(name, n=cfg.pack * cfg.data.n).train[0]  # (m * n, 2), m = pack
     centres, std = mixture_modes(name)
