@@ -160,8 +160,9 @@ def _published(paper: tuple | None) -> str:
 def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
     """A paper's table rows under its own setup (`gan-2d --set setup=...`), ours beside its.
 
-    Runs of the same budget already in the result file are kept and not run again, so a bench
-    stopped part-way, or asked for more seeds, goes on where it stopped."""
+    Each run is saved as it finishes, and runs of the same budget already in the result file are
+    kept and not run again, so a bench stopped part-way, or asked for more seeds, goes on where
+    it stopped (losing only the runs in progress)."""
     table, packs, source = PAPER_SETUPS[setup]
     cells = [(d, m) for d in ("ring8", "grid25") for m in packs]
     jobs = [  # seed-major, as above
@@ -175,7 +176,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
     jobs = [job for job in jobs if job[1:] not in done]
     results = {"setup": setup, "epochs": epochs, "paper_epochs": _paper_epochs(setup), "runs": runs}
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for (_, overrides, seed), (metrics, cpu, wall) in zip(jobs, pool.imap(timed_run, jobs)):
+        for (_, overrides, seed), (metrics, cpu, wall) in pool.imap_unordered(_job_run, jobs):
             run = {"overrides": list(overrides), "seed": seed, "metrics": metrics}
             results["runs"].append({**run, "cpu_s": cpu, "wall_s": wall})
             print(f"{' '.join(overrides)} seed={seed}: {cpu:.0f} CPU s", flush=True)
@@ -201,6 +202,11 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
         row = {"data": dataset, "method": method, "modes": modes.tolist(), "hq": quality.tolist()}
         results["rows"].append({**row, "published": paper, "source": source})
     save_results(name, results)
+
+
+def _job_run(job: tuple[str, tuple[str, ...], int]) -> tuple[tuple, tuple[dict, float, float]]:
+    """`timed_run(job)` beside its job, so that runs are saved in the order they finish."""
+    return job, timed_run(job)
 
 
 def _runs_of_budget(saved: dict | None, epochs: int) -> list[dict]:

@@ -12,6 +12,7 @@ from dllab.models import create_model
 from dllab.models.gan import (
     GAN,
     GANTask,
+    frozen,
     generator_loss,
     gradient_penalty,
     r1_penalty,
@@ -61,6 +62,29 @@ def test_veegan_networks_are_the_unrolled_gans_relu_nets_with_orthogonal_weights
     assert sum(isinstance(m, torch.nn.ReLU) for m in D.modules()) == 2
     w = linears[1].weight  # square: orthogonal rows scaled by the gain 1.4
     assert torch.allclose(w @ w.T, 1.4**2 * torch.eye(128), atol=1e-4)
+
+
+def test_the_generators_step_computes_no_discriminator_weight_gradients():
+    trainer = gan_trainer()
+    D = trainer.model.discriminator
+    D.net[0].weight.requires_grad_(False)  # a layer frozen by the user stays frozen
+    trainable = [p for p in D.parameters() if p.requires_grad]
+    accumulated = []
+    for parameter in trainable:
+        parameter.register_post_accumulate_grad_hook(lambda p: accumulated.append(p))
+    trainer.fit(make_data(n=128), num_epochs=1, batch_size=64)  # 2 steps of D, then of G
+    assert len(accumulated) == 2 * len(trainable)  # D's own steps only
+    assert not D.net[0].weight.requires_grad
+    assert all(p.requires_grad for p in trainable)
+
+
+def test_frozen_restores_each_flag_even_when_the_block_fails():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    net[0].bias.requires_grad_(False)
+    with pytest.raises(RuntimeError), frozen(net):
+        assert not any(p.requires_grad for p in net.parameters())
+        raise RuntimeError
+    assert [p.requires_grad for p in net.parameters()] == [True, False, True, True]
 
 
 def test_the_generator_can_learn_at_its_own_rate():

@@ -25,7 +25,7 @@ from dllab.engine.optim import make_optimizer
 from dllab.errors import ConfigError
 from dllab.metrics import mode_coverage
 from dllab.models import create_model
-from dllab.models.gan import GAN, GANTask, set_adam_betas
+from dllab.models.gan import GAN, GANTask, frozen, set_adam_betas
 from dllab.nn import init_for_activation_
 
 GRID = 40  # cells per side of the decision surface sent each frame
@@ -313,12 +313,11 @@ class GanLab:
         self.opt_d.step()
         self.step_count += 1
         if self.step_count % self.n_critic == 0:
-            D.requires_grad_(False)  # G's step needs gradients through D, not of D's weights
-            loss_g, _ = self.task.generator_step_loss(self.gan, fake, real, None)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
-            D.requires_grad_(True)
+            with frozen(D):  # G's step needs gradients through D, not of D's weights
+                loss_g, _ = self.task.generator_step_loss(self.gan, fake, real, None)
+                self.opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                self.opt_g.step()
             self.losses = (loss_d.item(), loss_g.item())
 
     def frame(self) -> dict:
