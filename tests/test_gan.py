@@ -72,7 +72,7 @@ def test_the_generators_step_computes_no_discriminator_weight_gradients():
     accumulated = []
     for parameter in trainable:
         parameter.register_post_accumulate_grad_hook(lambda p: accumulated.append(p))
-    trainer.fit(make_data(n=128), num_epochs=1, batch_size=64)  # 2 steps: D's, then G's
+    trainer.fit(make_data(n=128), num_epochs=1, batch_size=64)  # 2 steps, each D's then G's
     assert len(accumulated) == 2 * len(trainable)  # D's own steps only
     assert not D.net[0].weight.requires_grad
     assert all(p.requires_grad for p in trainable)
