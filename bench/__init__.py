@@ -74,6 +74,12 @@ def save_results(name: str, data: dict, quiet: bool = False) -> Path:
     return path
 
 
+def paper_setup_results(setup: str, epochs: int) -> str:
+    """The NAME of `bench gan --setup SETUP --epochs EPOCHS`'s result file: one a budget, so
+    that a bench run for another budget neither discards nor overwrites it."""
+    return f"gan_{setup}_{epochs}ep"
+
+
 def load_saved(name: str) -> dict | None:
     """bench/results/NAME.json as `save_results` wrote it, or None if there is none."""
     path = RESULTS / f"{name}.json"

@@ -22,12 +22,12 @@ tuning: 31-40 were when gan_from_seed31.json measured them; probes have looked a
 `python -m bench gan --setup pacgan [--seeds 5] [--epochs 5]` instead trains PacGAN's own
 setup (`gan-2d --set setup=pacgan`: its networks, optimiser and data) for `--epochs` of its 400
 epochs: the GAN and PacGAN2-4 on both mixtures, printed as mean ± standard error over the seeds
-beside its Table 1 (Lin et al., 2018; 10 trials there), into bench/results/gan_pacgan.json.
-The runs of the same `--epochs` already in that file are kept, not run again: a bench stopped
-part-way, or asked for more `--seeds`, goes on where it stopped (another `--epochs` starts over).
+beside its Table 1 (Lin et al., 2018; 10 trials there), into bench/results/gan_pacgan_Nep.json
+for N = `--epochs`: each budget has its own file. The runs already in that file are kept, not
+run again: a bench stopped part-way, or asked for more `--seeds`, goes on where it stopped.
 `--setup veegan` does the same for the networks VEEGAN's GAN baseline trains (the unrolled
 GAN's; `--epochs` of its 128): the GAN beside VEEGAN's Table 1 (Srivastava et al., 2017), and
-PacGAN2 with the same networks as the cure, into bench/results/gan_veegan.json.
+PacGAN2 with the same networks as the cure, into bench/results/gan_veegan_Nep.json.
 """
 
 import argparse
@@ -40,7 +40,7 @@ import time
 import numpy as np
 import torch
 
-from bench import load_saved, mean_se, save_results
+from bench import load_saved, mean_se, paper_setup_results, save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
@@ -168,8 +168,9 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
     jobs = [  # seed-major, as above
         ("gan-2d", _setup_overrides(setup, d, m, epochs), s) for s in range(seeds) for d, m in cells
     ]
-    name = f"gan_{setup}"
-    runs = _runs_of_budget(load_saved(name), epochs)
+    name = paper_setup_results(setup, epochs)
+    saved = load_saved(name)
+    runs = saved["runs"] if saved is not None else []
     done = {(tuple(r["overrides"]), r["seed"]) for r in runs}
     if runs:
         print(f"bench/results/{name}.json holds {len(runs)} runs of {epochs} epochs: kept")
@@ -207,11 +208,6 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
 def _job_run(job: tuple[str, tuple[str, ...], int]) -> tuple[tuple, tuple[dict, float, float]]:
     """`timed_run(job)` beside its job, so that runs are saved in the order they finish."""
     return job, timed_run(job)
-
-
-def _runs_of_budget(saved: dict | None, epochs: int) -> list[dict]:
-    """The runs of a saved paper-setup bench, if it trained for `epochs`; else none."""
-    return saved["runs"] if saved is not None and saved["epochs"] == epochs else []
 
 
 def _paper_epochs(setup: str) -> int:

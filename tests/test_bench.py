@@ -107,8 +107,8 @@ def test_a_paper_setup_row_refuses_a_result_file_run_for_other_epochs(
     rows = [{"method": "GAN", "data": "ring8", "modes": [8, 6], "hq": [90, 80]}]
     result = {"machine": machine, "epochs": 40, "paper_epochs": 400, "rows": rows}
     with pytest.raises(ValueError, match="says --epochs 5, its result file ran 40"):
-        readme.measured(row, {"gan_pacgan": result})
-    (tmp_path / "gan_pacgan.json").write_text(json.dumps(result))
+        readme.measured(row, {"gan_pacgan_5ep": result})
+    (tmp_path / "gan_pacgan_5ep.json").write_text(json.dumps(result))
     load = readme.load_results
     monkeypatch.setattr(readme, "load_results", lambda: load(tmp_path))
     assert readme.main(["--check"]) == 2
@@ -153,14 +153,17 @@ def test_a_paper_setup_bench_keeps_the_runs_of_its_budget_and_runs_only_the_rest
     monkeypatch.setattr(bench, "RESULTS", tmp_path)
     monkeypatch.setattr(bench_gan, "timed_run", _fake_gan_run)
     bench_gan.paper_setup("veegan", seeds=1, epochs=3, workers=1)
-    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    saved = json.loads((tmp_path / "gan_veegan_3ep.json").read_text())
     first_runs = saved["runs"]
     assert [r["seed"] for r in first_runs] == [0] * 4  # ring and grid, GAN and PacGAN2
     bench_gan.paper_setup("veegan", seeds=2, epochs=3, workers=1)  # one more seed
-    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    saved = json.loads((tmp_path / "gan_veegan_3ep.json").read_text())
     assert saved["runs"][:4] == first_runs  # kept, not run again: 8 runs, not 12
     assert [r["seed"] for r in saved["runs"][4:]] == [1] * 4
     assert [len(row["modes"]) for row in saved["rows"]] == [2] * 4
-    bench_gan.paper_setup("veegan", seeds=1, epochs=4, workers=1)  # another budget: anew
-    saved = json.loads((tmp_path / "gan_veegan.json").read_text())
+    saved_runs_of_3_epochs = saved["runs"]
+    bench_gan.paper_setup("veegan", seeds=1, epochs=4, workers=1)  # another budget: its file
+    saved = json.loads((tmp_path / "gan_veegan_4ep.json").read_text())
     assert saved["epochs"] == 4 and [r["seed"] for r in saved["runs"]] == [0] * 4
+    kept = json.loads((tmp_path / "gan_veegan_3ep.json").read_text())
+    assert kept["runs"] == saved_runs_of_3_epochs  # the other budget's file is left as it was
