@@ -74,7 +74,7 @@ def save_results(name: str, data: dict, quiet: bool = False) -> Path:
     return path
 
 
-def paper_setup_results(setup: str, epochs: int) -> str:
+def paper_setup_result_name(setup: str, epochs: int) -> str:
     """The NAME of `bench gan --setup SETUP --epochs EPOCHS`'s result file: one a budget, so
     that a bench run for another budget neither discards nor overwrites it."""
     return f"gan_{setup}_{epochs}ep"

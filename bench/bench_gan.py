@@ -40,7 +40,7 @@ import time
 import numpy as np
 import torch
 
-from bench import load_saved, mean_se, paper_setup_results, save_results
+from bench import load_saved, mean_se, paper_setup_result_name, save_results
 from dllab.experiments import run_experiment
 from dllab.experiments.unit4.mixtures import SETUPS, Gan2dConfig
 
@@ -168,7 +168,7 @@ def paper_setup(setup: str, seeds: int, epochs: int, workers: int) -> None:
     jobs = [  # seed-major, as above
         ("gan-2d", _setup_overrides(setup, d, m, epochs), s) for s in range(seeds) for d, m in cells
     ]
-    name = paper_setup_results(setup, epochs)
+    name = paper_setup_result_name(setup, epochs)
     saved = load_saved(name)
     runs = saved["runs"] if saved is not None else []
     done = {(tuple(r["overrides"]), r["seed"]) for r in runs}
