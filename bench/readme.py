@@ -267,7 +267,11 @@ RESULT_CELLS = {
     f"`{UNTUNED}`": Row(f"gan_from_seed{UNTUNED_FIRST_SEED}", "", untuned_seeds, UNTUNED),
     **{
         f"`{row.command}`": row
-        for row in (paper_setup_row("veegan", 128), paper_setup_row("pacgan", 5))
+        for row in (
+            paper_setup_row("veegan", 128),
+            paper_setup_row("pacgan", 5),
+            paper_setup_row("pacgan", 80),
+        )
     },
 }
 
